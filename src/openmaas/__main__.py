@@ -1,0 +1,3 @@
+from openmaas.cli import app
+
+app()

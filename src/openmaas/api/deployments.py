@@ -1,0 +1,67 @@
+"""/api/deployments: run a model on N worker replicas, list them, stop them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from openmaas.gateway.auth import Caller, require_key
+from openmaas.hub.registry import get_model
+from openmaas.workers.deployments import (
+    create_deployment,
+    deployment_dict,
+    get_deployment,
+    list_deployments,
+    spec_of,
+)
+
+router = APIRouter()
+
+
+class NewDeployment(BaseModel):
+    model: str = Field(min_length=1)
+    replicas: int = Field(default=1, strict=True)
+    n_ctx: int | None = Field(default=None, strict=True, ge=128, le=1 << 20)
+    workspace_id: str | None = None  # admin only; a platform deployment when an admin names none
+
+
+@router.post("/api/deployments", status_code=201)
+async def create(body: NewDeployment, request: Request, caller: Caller = Depends(require_key)) -> dict:
+    """Platform deployments (serving everyone) are an admin's; a workspace deploys for itself."""
+    app = request.app
+    owner = caller.require_workspace(body.workspace_id) if (body.workspace_id or not caller.is_admin) else None
+    with app.state.db.session() as session:
+        model = get_model(session, body.model, caller.scope())
+        if model.workspace_id is not None:
+            owner = model.workspace_id  # a workspace's model only ever serves that workspace
+        n_ctx = body.n_ctx or min(app.state.settings.n_ctx, model.context_length or app.state.settings.n_ctx)
+        deployment = create_deployment(session, model, owner, body.replicas, n_ctx)
+        spec = spec_of(session, deployment)
+    running = await app.state.supervisor.deploy(spec)
+    return deployment_dict(deployment, running)
+
+
+@router.get("/api/deployments")
+def list_(request: Request, caller: Caller = Depends(require_key)) -> dict:
+    supervisor = request.app.state.supervisor
+    with request.app.state.db.session() as session:
+        return {"object": "list", "data": [deployment_dict(d, supervisor.deployments.get(d.id))
+                                           for d in list_deployments(session, caller.scope())]}
+
+
+@router.get("/api/deployments/{deployment_id}")
+def get(deployment_id: str, request: Request, caller: Caller = Depends(require_key)) -> dict:
+    with request.app.state.db.session() as session:
+        deployment = get_deployment(session, deployment_id, caller.scope())
+        return deployment_dict(deployment, request.app.state.supervisor.deployments.get(deployment.id))
+
+
+@router.delete("/api/deployments/{deployment_id}")
+async def stop(deployment_id: str, request: Request, caller: Caller = Depends(require_key)) -> dict:
+    with request.app.state.db.session() as session:
+        deployment = get_deployment(session, deployment_id, caller.scope())
+        if deployment.workspace_id is None:
+            caller.require_admin()
+        deployment.status = "stopped"
+    await request.app.state.supervisor.undeploy(deployment_id)
+    return deployment_dict(deployment, None)

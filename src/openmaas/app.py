@@ -1,0 +1,48 @@
+"""The app factory: the gateway's routes over the database and the supervisor of workers."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from openmaas import __version__
+from openmaas.api import chat, completions, deployments, health, keys, models, usage
+from openmaas.api.errors import install_error_handlers
+from openmaas.bootstrap import Bootstrap
+from openmaas.config import Settings
+from openmaas.gateway.body_limit import BodyLimitMiddleware
+from openmaas.gateway.meter import MeteringMiddleware
+from openmaas.workers.supervisor import Supervisor
+
+
+def create_app(settings: Settings, boot: Bootstrap) -> FastAPI:
+    """`boot` is the result of `bootstrap()`: an open, migrated database."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        supervisor = Supervisor(settings)
+        app.state.supervisor = supervisor
+        # Worker streams can be long; only connecting is bounded.
+        app.state.http = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0), limits=httpx.Limits(
+            max_connections=None, max_keepalive_connections=64))
+        for spec in boot.deployments:
+            await supervisor.deploy(spec)
+        try:
+            yield
+        finally:
+            await supervisor.stop()
+            await app.state.http.aclose()
+            boot.db.dispose()
+
+    app = FastAPI(title="OpenMaaS", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = boot.db
+    app.state.default_deployment_id = boot.default_deployment_id
+    install_error_handlers(app)
+    for module in (health, models, chat, completions, keys, usage, deployments):
+        app.include_router(module.router)
+    app.add_middleware(MeteringMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

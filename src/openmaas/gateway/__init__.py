@@ -1,0 +1,1 @@
+"""The gateway: authentication, limits, routing to replicas and metering."""
