@@ -12,6 +12,7 @@ from openmaas.db.migrate import upgrade
 from openmaas.db.models import ApiKey, Deployment
 from openmaas.db.session import Database
 from openmaas.gateway.keys import create_key, ensure_default_workspace
+from openmaas.hub.builtin import BUILTIN_MODEL_ID
 from openmaas.hub.registry import ensure_builtin
 from openmaas.workers.deployments import create_deployment, list_deployments, spec_of
 from openmaas.workers.supervisor import DeploymentSpec
@@ -51,8 +52,8 @@ def bootstrap(settings: Settings, deploy_default: bool) -> Bootstrap:
         if not has_admin:
             _, new_key = create_key(session, workspace.id, name="admin", is_admin=True)
             write_secret(settings.admin_key_path, new_key)
-        if deploy_default and settings.default_model:
-            model = ensure_builtin(session)
+        model = ensure_builtin(session)  # always in the hub; deploying it is what the flag decides
+        if deploy_default:
             existing = session.scalar(select(Deployment).where(
                 Deployment.model_id == model.id, Deployment.workspace_id.is_(None), Deployment.status == "active"))
             if existing is None:
@@ -60,5 +61,5 @@ def bootstrap(settings: Settings, deploy_default: bool) -> Bootstrap:
                 existing = create_deployment(session, model, None, replicas=1, n_ctx=n_ctx)
             default_id = existing.id
         specs = [spec_of(session, d) for d in list_deployments(session, None)
-                 if deploy_default or d.workspace_id is not None or d.model_id != settings.default_model]
+                 if deploy_default or d.workspace_id is not None or d.model_id != BUILTIN_MODEL_ID]
     return Bootstrap(db, new_key, default_id, specs)

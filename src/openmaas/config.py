@@ -15,7 +15,6 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: SQLite file in the home
     host: str = "127.0.0.1"
     port: int = 8000
-    default_model: str | None = "smollm2-135m-instruct"  # deployed on start; None for none
     # Engine settings for deployments that do not name their own.
     n_ctx: int = 4096
     n_threads: int | None = None  # None: all cores

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from openmaas.db.models import Deployment
 from openmaas.gateway.auth import Caller, require_key
 from openmaas.hub.registry import get_model
 from openmaas.workers.deployments import (
@@ -14,6 +16,7 @@ from openmaas.workers.deployments import (
     list_deployments,
     spec_of,
 )
+from openmaas.workers.supervisor import DeploymentSpec
 
 router = APIRouter()
 
@@ -30,13 +33,18 @@ async def create(body: NewDeployment, request: Request, caller: Caller = Depends
     """Platform deployments (serving everyone) are an admin's; a workspace deploys for itself."""
     app = request.app
     owner = caller.require_workspace(body.workspace_id) if (body.workspace_id or not caller.is_admin) else None
-    with app.state.db.session() as session:
-        model = get_model(session, body.model, caller.scope())
-        if model.workspace_id is not None:
-            owner = model.workspace_id  # a workspace's model only ever serves that workspace
-        n_ctx = body.n_ctx or min(app.state.settings.n_ctx, model.context_length or app.state.settings.n_ctx)
-        deployment = create_deployment(session, model, owner, body.replicas, n_ctx)
-        spec = spec_of(session, deployment)
+
+    def record() -> tuple[Deployment, DeploymentSpec]:
+        with app.state.db.session() as session:
+            model = get_model(session, body.model, caller.scope())
+            # A workspace's own model only ever serves that workspace.
+            workspace_id = model.workspace_id if model.workspace_id is not None else owner
+            default_ctx = app.state.settings.n_ctx
+            n_ctx = body.n_ctx or min(default_ctx, model.context_length or default_ctx)
+            deployment = create_deployment(session, model, workspace_id, body.replicas, n_ctx)
+            return deployment, spec_of(session, deployment)
+
+    deployment, spec = await anyio.to_thread.run_sync(record)
     running = await app.state.supervisor.deploy(spec)
     return deployment_dict(deployment, running)
 
@@ -58,10 +66,14 @@ def get(deployment_id: str, request: Request, caller: Caller = Depends(require_k
 
 @router.delete("/api/deployments/{deployment_id}")
 async def stop(deployment_id: str, request: Request, caller: Caller = Depends(require_key)) -> dict:
-    with request.app.state.db.session() as session:
-        deployment = get_deployment(session, deployment_id, caller.scope())
-        if deployment.workspace_id is None:
-            caller.require_admin()
-        deployment.status = "stopped"
+    def mark_stopped() -> Deployment:
+        with request.app.state.db.session() as session:
+            deployment = get_deployment(session, deployment_id, caller.scope())
+            if deployment.workspace_id is None:
+                caller.require_admin()
+            deployment.status = "stopped"
+            return deployment
+
+    deployment = await anyio.to_thread.run_sync(mark_stopped)
     await request.app.state.supervisor.undeploy(deployment_id)
     return deployment_dict(deployment, None)
