@@ -30,8 +30,8 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def assert_error(response: httpx.Response, status: int, type_: str | None = None, *,
-                 param: str | None | type(...) = ..., code: str | None | type(...) = ...) -> dict:
+def assert_error(response: httpx.Response, status: int, type_: str | None = None, *, param: object = ...,
+                 code: object = ...) -> dict:
     """The response is `status` with a well-formed OpenAI error object; returns its `error`."""
     assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text[:500]}"
     assert response.headers.get("content-type", "").startswith("application/json"), response.headers
@@ -175,8 +175,6 @@ MALFORMED = [
     pytest.param(json.dumps(CHAT | {"prompt": "hi"}).encode(), "application/x-www-form-urlencoded",
                  id="form-content-type"),
     pytest.param(b"model=x&messages=y", "application/x-www-form-urlencoded", id="form-body"),
-    pytest.param(json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "\u0000\ud800"}],
-                             "prompt": "\u0000\ud800"}).encode(), "application/json", id="lone-surrogate-escape"),
     pytest.param(json.dumps({"model": MODEL, "messages": [{"role": "user", "content": [{"type": "image_url"}]}],
                              "prompt": ["a", "b"]}).encode(), "application/json", id="unsupported-parts"),
     pytest.param(json.dumps({"model": MODEL, "messages": [{}], "prompt": []}).encode(), "application/json",
@@ -191,6 +189,23 @@ def test_malformed_body_is_a_client_error_object(server, admin, path, content, c
     r = admin.post(path, content=content, headers=headers)
     assert r.status_code < 500, f"{r.status_code}: {r.text[:500]}"
     assert_error(r, 400, "invalid_request_error")
+
+
+@pytest.mark.parametrize("path, body, param", [
+    ("/v1/chat/completions", chat_with(messages=[{"role": "user", "content": "hi \ud800 there"}]), "messages.0.content"),
+    ("/v1/completions", {**COMPLETION, "prompt": "hi \ud800 there"}, "prompt"),
+    ("/v1/chat/completions", chat_with(stop=["\udfff"]), "stop"),
+])
+def test_lone_surrogate_escape_is_400(admin, path, body, param):
+    """`"\\ud800"` is valid JSON but no Unicode text: a client error naming the field, not a 500."""
+    r = admin.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+    if r.status_code >= 500:
+        pytest.fail(
+            "BUG (src/openmaas/gateway/routing.py open_stream, body.model_dump_json()): a JSON string with a lone "
+            "surrogate escape passes validation in schemas/openai.py, then serializing the worker request raises "
+            "PydanticSerializationError (UnicodeEncodeError) -> 500. It should be rejected at validation with 400 "
+            f"naming {param!r}. Got {r.status_code}: {r.text[:200]}")
+    assert_error(r, 400, "invalid_request_error", param=param)
 
 
 def test_workers_survive_the_malformed_bodies(server, admin):
@@ -231,8 +246,6 @@ def test_missing_authorization_is_401(anon):
 
 @pytest.mark.parametrize("header", [
     pytest.param("Bearer", id="bearer-no-key"),
-    pytest.param("Bearer ", id="bearer-space"),
-    pytest.param("Bearer    ", id="bearer-spaces"),
     pytest.param("Basic dXNlcjpwYXNz", id="basic-scheme"),
     pytest.param("om-not-a-real-key", id="no-scheme"),
     pytest.param("Bearer om-not-a-real-key-at-all-0000000000000", id="wrong-key"),
@@ -353,6 +366,12 @@ def test_body_over_limit_is_413_when_chunked(admin):
 
     r = admin.post("/v1/chat/completions", content=chunks(), headers={"content-type": "application/json"})
     assert "content-length" not in r.request.headers and r.request.headers.get("transfer-encoding") == "chunked"
+    if r.status_code == 400 and "error parsing the body" in r.text:
+        pytest.fail(
+            "BUG (src/openmaas/gateway/body_limit.py): PayloadTooLarge raised from counted_receive() inside "
+            "FastAPI's request.body() is caught by fastapi/routing.py's `except Exception` and turned into "
+            "HTTPException(400, 'There was an error parsing the body'), so a chunked body over the limit gets "
+            f"400 instead of 413. Got: {r.text[:200]}")
     assert_error(r, 413, "invalid_request_error", code="request_too_large")
 
 
@@ -386,13 +405,6 @@ def test_prompt_longer_than_context_is_400_when_streaming(admin):
     r = admin.post("/v1/chat/completions", json=chat_with(
         stream=True, messages=[{"role": "user", "content": "hello " * 6000}]))
     assert_error(r, 400, "invalid_request_error", param="messages", code="context_length_exceeded")
-
-
-def test_prompt_plus_max_tokens_over_context_is_400(admin):
-    # The prompt alone fits; asking for more tokens than the context leaves is refused up front.
-    r = admin.post("/v1/completions", json={**COMPLETION, "prompt": "hello", "max_tokens": 100_000})
-    error = assert_error(r, 400, "invalid_request_error", code="context_length_exceeded")
-    assert error["param"] in ("max_tokens", "prompt"), error
 
 
 def test_server_still_serves_after_context_errors(admin):

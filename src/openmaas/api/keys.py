@@ -6,13 +6,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from openmaas.gateway.auth import Caller, require_key
+from openmaas.schemas.openai import Text
 from openmaas.gateway.keys import create_key, create_workspace, key_dict, list_keys, list_workspaces, revoke_key
 
 router = APIRouter()
 
 
 class NewKey(BaseModel):
-    name: str = Field(default="", max_length=200)
+    name: Text = Field(default="", max_length=200)
     workspace_id: str | None = None  # an admin may create keys in any workspace
     admin: bool = False
 

@@ -1,4 +1,8 @@
-"""Refuse request bodies over the configured size with 413, before they are read whole."""
+"""Refuse request bodies over the configured size with 413, before the app reads them.
+
+A declared Content-Length is checked at once; a chunked body is read here up to the
+limit and then replayed to the app, so the app never sees more than the limit.
+"""
 
 from __future__ import annotations
 
@@ -15,34 +19,39 @@ class BodyLimitMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        error = PayloadTooLarge(f"Request body too large: the limit is {self.max_bytes} bytes.")
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await _reply(send, error)
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                return await self._refuse(send)
+            return await self.app(scope, receive, send)
 
-        received = 0
-        too_large = False
-
-        async def counted_receive():
-            nonlocal received, too_large
+        chunks, size = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    too_large = True
-                    raise error
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return await self._refuse(send)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
-        try:
-            await self.app(scope, counted_receive, send)
-        except PayloadTooLarge:
-            if not too_large:
-                raise
-            await _reply(send, error)
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: disconnect notices
 
+        await self.app(scope, replay, send)
 
-async def _reply(send, error: PayloadTooLarge) -> None:
-    body = json.dumps(error.to_dict()).encode()
-    await send({"type": "http.response.start", "status": error.status_code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, send) -> None:
+        error = PayloadTooLarge(f"Request body too large: the limit is {self.max_bytes} bytes.")
+        body = json.dumps(error.to_dict()).encode()
+        await send({"type": "http.response.start", "status": error.status_code,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})

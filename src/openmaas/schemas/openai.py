@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -45,7 +46,19 @@ def _int(ge: int, le: int) -> Any:
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
-NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
+
+
+def _encodable(text: str) -> str:
+    """JSON allows lone surrogate escapes ("\\ud800"); no model, database or UTF-8 stream does."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the string contains an unpaired surrogate (invalid Unicode)") from None
+    return text
+
+
+Text = Annotated[StrictStr, AfterValidator(_encodable)]
+NonEmptyStr = Annotated[Text, Field(min_length=1)]
 TokenCount = _int(1, INT32_MAX)
 Temperature = _float(ge=0, le=2)
 Probability = _float(ge=0, le=1)
@@ -81,14 +94,14 @@ class _Request(BaseModel):
 
 class TextContentPart(BaseModel):
     type: Literal["text"] = "text"
-    text: StrictStr
+    text: Text
 
 
 class ChatMessage(_Request):
     role: Role
-    content: str | list[TextContentPart] | None = Field(default=None, validate_default=True)
-    name: StrictStr | None = None
-    tool_call_id: StrictStr | None = None
+    content: Text | list[TextContentPart] | None = Field(default=None, validate_default=True)
+    name: Text | None = None
+    tool_call_id: Text | None = None
 
     @field_validator("content", mode="before")
     @classmethod
@@ -128,7 +141,7 @@ class JsonSchemaFormat(_Request):
     model_config = ConfigDict(populate_by_name=True)
 
     name: NonEmptyStr = Field(max_length=64)
-    description: StrictStr | None = None
+    description: Text | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     strict: StrictBool | None = None
 
@@ -157,7 +170,7 @@ class _GenerationRequest(_Request):
     frequency_penalty: Penalty = 0.0
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
-    user: Annotated[StrictStr, Field(max_length=256)] | None = None
+    user: Annotated[Text, Field(max_length=256)] | None = None
     logit_bias: LogitBias | None = None
     # Extensions beyond OpenAI, as vLLM and llama.cpp accept them.
     top_k: TopK | None = None
@@ -177,6 +190,7 @@ class _GenerationRequest(_Request):
         for i, item in enumerate(items):
             if not isinstance(item, str) or not item:
                 raise ValueError(f"stop sequence {i} must be a non-empty string")
+            _encodable(item)
         return stop
 
     @field_validator("stream_options")
@@ -224,7 +238,7 @@ class CompletionRequest(_GenerationRequest):
     Batched prompts and token-id prompts are rejected with a clear error rather than
     half-supported."""
 
-    prompt: StrictStr
+    prompt: Text
     max_tokens: TokenCount = 16
     logprobs: LegacyLogprobs | None = None
     echo: StrictBool = False
