@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytest_plugins = ["db_urls"]  # the `db_url` and `database` fixtures
+
 MODEL = "smollm2-135m-instruct"
 
 

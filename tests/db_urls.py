@@ -1,6 +1,6 @@
 """Fresh, empty databases for tests: a SQLite file, or a new PostgreSQL database dropped afterwards.
 
-In a test module:  `pytest_plugins = ["db_urls"]`
+conftest.py registers this module as a plugin, so every test can use its fixtures.
 `db_url` is parametrized over both backends and yields an empty database's URL;
 `database` yields an `openmaas.db.session.Database` on that URL, migrated to head.
 PostgreSQL tests are skipped only when the server cannot be reached

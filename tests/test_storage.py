@@ -22,7 +22,6 @@ from openmaas.gateway import keys, metering
 from openmaas.hub import registry
 from openmaas.hub.builtin import BUILTIN_MODEL_ID, builtin_model_path
 
-pytest_plugins = ["db_urls"]  # the `db_url` and `database` fixtures
 
 UTC = timezone.utc
 
