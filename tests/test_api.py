@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import openai
-import pytest
 
 from conftest import MODEL
 
@@ -79,7 +77,8 @@ def test_stop_string_cuts_the_answer_and_is_not_leaked(server):
     text = full.choices[0].message.content
     # A 3-character stop string from the middle of the answer, first seen there.
     middle = len(text) // 2
-    stop = next(text[i:i + 3] for i in range(middle, len(text) - 3) if text.index(text[i:i + 3]) == i)
+    nearest_middle = sorted(range(1, len(text) - 3), key=lambda i: abs(i - middle))
+    stop = next(text[i:i + 3] for i in nearest_middle if text.index(text[i:i + 3]) == i)
     cut = client.chat.completions.create(model=MODEL, messages=prompt, max_tokens=40, temperature=0, stop=[stop])
     assert cut.choices[0].finish_reason == "stop"
     assert cut.choices[0].message.content == text[: text.index(stop)]
@@ -116,9 +115,3 @@ def test_completions(server):
     assert "".join(c.choices[0].text for c in streamed if c.choices) == reply.choices[0].text
     echoed = client.completions.create(model=MODEL, prompt="Once upon", max_tokens=3, temperature=0, echo=True)
     assert echoed.choices[0].text.startswith("Once upon")
-
-
-def test_unsupported_options_are_refused_not_ignored(server):
-    with pytest.raises(openai.BadRequestError) as err:
-        server.openai().chat.completions.create(model=MODEL, messages=HELLO, n=2)
-    assert err.value.body["param"] == "n"

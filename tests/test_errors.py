@@ -104,9 +104,13 @@ INVALID_CHAT = [
     pytest.param(chat_with(model=123), "model", id="model-int"),
     pytest.param({k: v for k, v in CHAT.items() if k != "model"}, "model", id="model-missing"),
     pytest.param(chat_with(presence_penalty=3), "presence_penalty", id="presence_penalty-3"),
-    pytest.param(chat_with(n=2), "n", id="n-2-unsupported"),
+    pytest.param(chat_with(n=9), "n", id="n-over-slots"),
+    pytest.param(chat_with(n=17), "n", id="n-17"),
     pytest.param(chat_with(n=0), "n", id="n-0"),
-    pytest.param(chat_with(logprobs=True), "logprobs", id="logprobs-unsupported"),
+    pytest.param(chat_with(top_logprobs=3), "top_logprobs", id="top_logprobs-without-logprobs"),
+    pytest.param(chat_with(logit_bias={"1": 200}), "logit_bias.1", id="logit_bias-200"),
+    pytest.param(chat_with(logit_bias={"999999999": 5}), "logit_bias", id="logit_bias-unknown-token"),
+    pytest.param(chat_with(max_tokens=5000), "max_tokens", id="max_tokens-over-context"),
     pytest.param(chat_with(stream_options={"include_usage": True}), "stream_options", id="stream_options-no-stream"),
 ]
 

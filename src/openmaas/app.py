@@ -8,12 +8,15 @@ import httpx
 from fastapi import FastAPI
 
 from openmaas import __version__
-from openmaas.api import chat, completions, deployments, health, keys, models, usage
+from openmaas.api import chat, completions, deployments, health, keys, metrics, models, usage
 from openmaas.api.errors import install_error_handlers
 from openmaas.bootstrap import Bootstrap
 from openmaas.config import Settings
 from openmaas.gateway.body_limit import BodyLimitMiddleware
 from openmaas.gateway.meter import MeteringMiddleware
+from openmaas.gateway.metrics import Metrics
+from openmaas.monitor.service import install as install_monitor
+from openmaas.monitor.service import monitor_lifespan
 from openmaas.workers.supervisor import Supervisor
 
 
@@ -24,13 +27,15 @@ def create_app(settings: Settings, boot: Bootstrap) -> FastAPI:
     async def lifespan(app: FastAPI):
         supervisor = Supervisor(settings)
         app.state.supervisor = supervisor
+        app.state.metrics = Metrics(supervisor)
         # Worker streams can be long; only connecting is bounded.
         app.state.http = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0), limits=httpx.Limits(
             max_connections=None, max_keepalive_connections=64))
         for spec in boot.deployments:
             await supervisor.deploy(spec)
         try:
-            yield
+            async with monitor_lifespan(app):  # stops before the workers, so shutdown is no outage
+                yield
         finally:
             await supervisor.stop()
             await app.state.http.aclose()
@@ -41,8 +46,9 @@ def create_app(settings: Settings, boot: Bootstrap) -> FastAPI:
     app.state.db = boot.db
     app.state.default_deployment_id = boot.default_deployment_id
     install_error_handlers(app)
-    for module in (health, models, chat, completions, keys, usage, deployments):
+    for module in (health, models, chat, completions, keys, usage, deployments, metrics):
         app.include_router(module.router)
+    install_monitor(app, settings)
     app.add_middleware(MeteringMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

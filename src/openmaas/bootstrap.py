@@ -14,7 +14,7 @@ from openmaas.db.session import Database
 from openmaas.gateway.keys import create_key, ensure_default_workspace
 from openmaas.hub.builtin import BUILTIN_MODEL_ID
 from openmaas.hub.registry import ensure_builtin
-from openmaas.workers.deployments import create_deployment, list_deployments, spec_of
+from openmaas.workers.deployments import create_deployment, engine_settings, list_deployments, spec_of
 from openmaas.workers.supervisor import DeploymentSpec
 
 
@@ -57,8 +57,8 @@ def bootstrap(settings: Settings, deploy_default: bool) -> Bootstrap:
             existing = session.scalar(select(Deployment).where(
                 Deployment.model_id == model.id, Deployment.workspace_id.is_(None), Deployment.status == "active"))
             if existing is None:
-                n_ctx = min(settings.n_ctx, model.context_length or settings.n_ctx)
-                existing = create_deployment(session, model, None, replicas=1, n_ctx=n_ctx)
+                existing = create_deployment(session, model, None, replicas=1,
+                                             engine=engine_settings(settings, model))
             default_id = existing.id
         specs = [spec_of(session, d) for d in list_deployments(session, None)
                  if deploy_default or d.workspace_id is not None or d.model_id != BUILTIN_MODEL_ID]

@@ -16,6 +16,7 @@ class OpenMaaSError(Exception):
         super().__init__(message)
         self.message = message
         self.param = param
+        self.headers: dict[str, str] | None = None
         if code is not None:
             self.code = code
 
@@ -64,6 +65,18 @@ class PayloadTooLarge(OpenMaaSError):
     status_code = 413
     type = "invalid_request_error"
     code = "request_too_large"
+
+
+class Overloaded(OpenMaaSError):
+    """The deployment's queue is full or a request waited too long: try again after a pause."""
+
+    status_code = 429
+    type = "rate_limit_exceeded"
+    code = "server_overloaded"
+
+    def __init__(self, message: str, *, retry_after_s: float):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, round(retry_after_s)))}
 
 
 class ModelNotReady(OpenMaaSError):

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
 
-from openmaas.errors import InvalidRequest
 from openmaas.gateway.auth import Caller, require_key
 from openmaas.gateway.generation import Generation
+from openmaas.gateway.structured import grammar_for
 from openmaas.schemas.openai import (
     AssistantMessage,
     ChatCompletion,
@@ -16,68 +16,81 @@ from openmaas.schemas.openai import (
     ChatCompletionChunk,
     ChatCompletionChunkChoice,
     ChatCompletionRequest,
+    ChatLogprobs,
     DeltaMessage,
+    TokenLogprob,
+    TopLogprob,
     Usage,
     new_completion_id,
 )
-from openmaas.workers.protocol import GenerateRequest
+from openmaas.workers.protocol import GenerateRequest, TokenLogprobLine
 
 router = APIRouter()
-
-
-def reject_unsupported(body) -> None:
-    """Options the current engine cannot honour are refused, never silently ignored."""
-    if body.n != 1:
-        raise InvalidRequest("Only n=1 is supported by this engine.", param="n")
-    if body.logit_bias:
-        raise InvalidRequest("'logit_bias' is not supported by this engine.", param="logit_bias")
-    if body.logprobs:
-        raise InvalidRequest("'logprobs' is not supported by this engine.", param="logprobs")
-    response_format = getattr(body, "response_format", None)
-    if response_format is not None and response_format.type != "text":
-        raise InvalidRequest(f"response_format '{response_format.type}' is not supported by this engine.",
-                             param="response_format")
 
 
 def sampling(body) -> dict:
     """The sampling fields chat and completions share, as the worker protocol names them."""
     return dict(
-        temperature=body.temperature, top_p=body.top_p, top_k=max(body.top_k or 0, 0), min_p=body.min_p or 0.0,
-        stop=body.stop_list, seed=body.seed, presence_penalty=body.presence_penalty,
+        n=body.n, temperature=body.temperature, top_p=body.top_p, top_k=max(body.top_k or 0, 0),
+        min_p=body.min_p or 0.0, stop=body.stop_list, seed=body.seed, presence_penalty=body.presence_penalty,
         frequency_penalty=body.frequency_penalty, repetition_penalty=body.repetition_penalty or 1.0,
+        logit_bias={int(token): bias for token, bias in (body.logit_bias or {}).items()},
     )
+
+
+def usage_of(generation: Generation) -> Usage:
+    return Usage.of(generation.prompt_tokens, generation.completion_tokens, cached_tokens=generation.cached_tokens)
+
+
+def chat_logprobs(lines: list[TokenLogprobLine] | None) -> ChatLogprobs | None:
+    if lines is None:
+        return None
+    return ChatLogprobs(content=[
+        TokenLogprob(token=lp.token, logprob=lp.logprob, bytes=lp.bytes,
+                     top_logprobs=[TopLogprob(token=t, logprob=p, bytes=b) for t, p, b in lp.top])
+        for lp in lines])
 
 
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(body: ChatCompletionRequest, request: Request, caller: Caller = Depends(require_key)):
-    reject_unsupported(body)
     messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     generation = Generation(request, caller, body.model, GenerateRequest(
-        messages=messages, max_tokens=body.effective_max_tokens, **sampling(body)))
+        messages=messages, max_tokens=body.effective_max_tokens, logprobs=bool(body.logprobs),
+        top_logprobs=body.top_logprobs or 0, grammar=grammar_for(body.response_format), **sampling(body)))
     await generation.start()
+    with_logprobs = bool(body.logprobs)
 
     if not body.stream:
-        text = await generation.text()
+        choices = await generation.choices()
         return ChatCompletion(
             model=body.model,
-            choices=[ChatCompletionChoice(message=AssistantMessage(content=text),
-                                          finish_reason=generation.finish_reason)],
-            usage=Usage.of(generation.prompt_tokens, generation.completion_tokens),
+            choices=[ChatCompletionChoice(index=i, message=AssistantMessage(content=c.text),
+                                          finish_reason=c.finish_reason,
+                                          logprobs=chat_logprobs(c.logprobs if with_logprobs else None))
+                     for i, c in enumerate(choices)],
+            usage=usage_of(generation),
         )
 
     completion_id = new_completion_id("chatcmpl")
 
-    def chunk(delta: DeltaMessage, finish_reason: str | None = None) -> dict:
+    def chunk(index: int, delta: DeltaMessage, finish_reason: str | None = None, logprobs=None) -> dict:
         return ChatCompletionChunk(id=completion_id, model=body.model, choices=[
-            ChatCompletionChunkChoice(delta=delta, finish_reason=finish_reason)]).model_dump(exclude_none=True)
+            ChatCompletionChunkChoice(index=index, delta=delta, finish_reason=finish_reason,
+                                      logprobs=chat_logprobs(logprobs))]).model_dump(exclude_none=True)
 
     async def events() -> AsyncIterator[dict]:
-        yield chunk(DeltaMessage(role="assistant", content=""))
-        async for text in generation.deltas():
-            yield chunk(DeltaMessage(content=text))
-        yield chunk(DeltaMessage(), generation.finish_reason)
+        for index in range(body.n):
+            yield chunk(index, DeltaMessage(role="assistant", content=""))
+        finished: set[int] = set()
+        async for piece in generation.pieces():
+            yield chunk(piece.index, DeltaMessage(content=piece.text), logprobs=piece.logprobs)
+            for index in generation.finish_reasons.keys() - finished:
+                finished.add(index)
+                yield chunk(index, DeltaMessage(), generation.finish_reasons[index])
+        for index in sorted(generation.finish_reasons.keys() - finished):
+            yield chunk(index, DeltaMessage(), generation.finish_reasons[index])
         if body.include_usage:
-            yield ChatCompletionChunk(id=completion_id, model=body.model, choices=[], usage=Usage.of(
-                generation.prompt_tokens, generation.completion_tokens)).model_dump(exclude_none=True)
+            yield ChatCompletionChunk(id=completion_id, model=body.model, choices=[],
+                                      usage=usage_of(generation)).model_dump(exclude_none=True)
 
     return generation.stream(events)

@@ -10,8 +10,10 @@ from openmaas.db.models import Deployment
 from openmaas.gateway.auth import Caller, require_key
 from openmaas.hub.registry import get_model
 from openmaas.workers.deployments import (
+    EngineSettings,
     create_deployment,
     deployment_dict,
+    engine_settings,
     get_deployment,
     list_deployments,
     spec_of,
@@ -24,7 +26,10 @@ router = APIRouter()
 class NewDeployment(BaseModel):
     model: str = Field(min_length=1)
     replicas: int = Field(default=1, strict=True)
-    n_ctx: int | None = Field(default=None, strict=True, ge=128, le=1 << 20)
+    n_ctx: int | None = Field(default=None, strict=True, ge=128, le=1 << 20)  # tokens per sequence
+    slots: int | None = Field(default=None, strict=True)  # sequences decoded together
+    max_waiting: int | None = Field(default=None, strict=True)  # queued requests per replica before 429
+    max_queue_wait_s: float | None = Field(default=None, gt=0, le=3600)
     workspace_id: str | None = None  # admin only; a platform deployment when an admin names none
 
 
@@ -39,9 +44,9 @@ async def create(body: NewDeployment, request: Request, caller: Caller = Depends
             model = get_model(session, body.model, caller.scope())
             # A workspace's own model only ever serves that workspace.
             workspace_id = model.workspace_id if model.workspace_id is not None else owner
-            default_ctx = app.state.settings.n_ctx
-            n_ctx = body.n_ctx or min(default_ctx, model.context_length or default_ctx)
-            deployment = create_deployment(session, model, workspace_id, body.replicas, n_ctx)
+            deployment = create_deployment(session, model, workspace_id, body.replicas,
+                                           engine_settings(app.state.settings, model, **body.model_dump(
+                                               include=set(EngineSettings.__dataclass_fields__))))
             return deployment, spec_of(session, deployment)
 
     deployment, spec = await anyio.to_thread.run_sync(record)

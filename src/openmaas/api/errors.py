@@ -19,7 +19,7 @@ _HTTP_TYPES = {401: "authentication_error", 403: "permission_error", 404: "inval
 
 
 def error_response(exc: OpenMaaSError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
 
 
 def _validation_error(exc: RequestValidationError) -> InvalidRequest:

@@ -1,5 +1,5 @@
 """One metered generation through the gateway: resolve the model, open a stream on a
-replica, hand out the text, and record usage exactly once.
+replica, hand out the pieces of its choices, and record usage and metrics exactly once.
 
 Chat and legacy completions differ only in how they shape requests and responses, so
 both routes drive this class.
@@ -8,7 +8,9 @@ both routes drive this class.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 import anyio
 from fastapi import Request
@@ -19,9 +21,23 @@ from openmaas.gateway.auth import Caller
 from openmaas.gateway.meter import Meter
 from openmaas.gateway.routing import WorkerStream, open_stream, pick_replica
 from openmaas.hub.registry import get_model
-from openmaas.workers.protocol import GenerateRequest
+from openmaas.workers.protocol import GenerateRequest, TokenLogprobLine
 
 CLIENT_CLOSED_REQUEST = 499  # recorded when the client hangs up mid-stream
+
+
+@dataclass
+class Piece:
+    index: int
+    text: str
+    logprobs: list[TokenLogprobLine] | None
+
+
+@dataclass
+class Choice:
+    text: str = ""
+    finish_reason: str | None = None
+    logprobs: list[TokenLogprobLine] = field(default_factory=list)
 
 
 class Generation:
@@ -32,8 +48,11 @@ class Generation:
         self.body = body
         self.meter: Meter = request.state.meter
         self.meter.model_id = model_id
-        self.finish_reason: str | None = None
+        self.finish_reasons: dict[int, str] = {}
+        self.cached_tokens = 0
         self._stream: WorkerStream | None = None
+        self._labels: tuple[str, str] | None = None
+        self._last_token_at: float | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -53,31 +72,50 @@ class Generation:
 
         await anyio.to_thread.run_sync(visible)
         replica = pick_replica(self._app.state.supervisor, self.model_id, self.caller.workspace_id)
+        self._labels = (self.model_id, replica.deployment_id)
         self._stream = await open_stream(self._app.state.http, replica, self.body)
-        self.meter.prompt_tokens = self._stream.prompt_tokens
+        start = self._stream.start
+        self.meter.prompt_tokens = start.prompt_tokens
+        self.cached_tokens = start.cached_tokens
+        self._app.state.metrics.queue.labels(*self._labels).observe(start.queue_ms / 1000)
 
-    async def deltas(self) -> AsyncIterator[str]:
+    async def pieces(self) -> AsyncIterator[Piece]:
+        """Text (and logprobs) of every choice as it comes, until each choice is done."""
+        metrics = self._app.state.metrics
         async for line in self._stream:
             if line.kind == "delta":
-                self.meter.first_token()
+                now = time.perf_counter()
+                if self.meter.ttft_ms is None:
+                    self.meter.first_token()
+                    metrics.ttft.labels(*self._labels).observe(self.meter.ttft_ms / 1000)
+                elif line.tokens and self.body.n == 1:
+                    metrics.itl.labels(*self._labels).observe(now - self._last_token_at)
+                if line.tokens:
+                    self._last_token_at = now
                 self.meter.completion_tokens += line.tokens
-                if line.text:
-                    yield line.text
+                if line.text or line.logprobs:
+                    yield Piece(line.index, line.text, line.logprobs)
             elif line.kind == "done":
-                self.finish_reason = line.finish_reason
-                return
+                self.finish_reasons[line.index] = line.finish_reason
+                if len(self.finish_reasons) == self.body.n:
+                    return
             elif line.kind == "error":
                 raise EngineError(line.message)
         raise EngineError("The model's worker ended the stream without finishing the answer.")
 
-    async def text(self) -> str:
-        """The whole answer, recorded before the caller builds its response."""
+    async def choices(self) -> list[Choice]:
+        """Every choice whole, recorded before the caller builds its response."""
+        choices = [Choice() for _ in range(self.body.n)]
         try:
-            text = "".join([piece async for piece in self.deltas()])
+            async for piece in self.pieces():
+                choices[piece.index].text += piece.text
+                choices[piece.index].logprobs += piece.logprobs or []
         finally:
             await self.aclose()
-        await self.meter.record(200)
-        return text
+        for index, choice in enumerate(choices):
+            choice.finish_reason = self.finish_reasons[index]
+        await self.record(200)
+        return choices
 
     def stream(self, events: Callable[[], AsyncIterator[dict]]) -> StreamingResponse:
         """Server-sent events from `events()`, ending in [DONE] or an error event."""
@@ -87,17 +125,32 @@ class Generation:
             try:
                 async for event in events():
                     yield f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
-                await self.meter.record(200)
+                await self.record(200)
                 yield "data: [DONE]\n\n"
             except OpenMaaSError as exc:
-                await self.meter.record(exc.status_code)
+                await self.record(exc.status_code)
                 yield f"data: {json.dumps(exc.to_dict())}\n\n"
             finally:
                 await self.aclose()
-                await self.meter.record(CLIENT_CLOSED_REQUEST)
+                await self.record(CLIENT_CLOSED_REQUEST)
 
         return StreamingResponse(body(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def record(self, status_code: int) -> None:
+        """Usage in the database and the request's metrics, once."""
+        if self.meter.recorded:
+            return
+        metrics, labels = self._app.state.metrics, self._labels
+        if labels is not None:
+            metrics.requests.labels(*labels, str(status_code)).inc()
+            metrics.prompt_tokens.labels(*labels).inc(self.meter.prompt_tokens)
+            metrics.generated_tokens.labels(*labels).inc(self.meter.completion_tokens)
+            if self.cached_tokens:
+                metrics.prefix_cache_hits.labels(*labels).inc()
+                metrics.prefix_cache_tokens.labels(*labels).inc(self.cached_tokens)
+            metrics.e2e.labels(*labels).observe(time.perf_counter() - self.meter.started)
+        await self.meter.record(status_code)
 
     async def aclose(self) -> None:
         if self._stream is not None:

@@ -1,8 +1,8 @@
 """Routing a request to a ready replica and streaming its answer back.
 
-`open_stream` returns only once the worker has accepted the request (its "start" line
-arrived), so refusals such as a prompt longer than the context reach the client as a
-proper HTTP error rather than a broken stream.
+`open_stream` returns only once the worker has admitted the request (its "start" line
+arrived), so refusals such as a prompt longer than the context or a full queue reach
+the client as a proper HTTP error rather than a broken stream.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ def pick_replica(supervisor: Supervisor, model_id: str, workspace_id: str | None
 
 
 class WorkerStream:
-    """An open generation on a worker: the prompt's size, then its lines."""
+    """An admitted generation on a worker: its "start" line, then its other lines."""
 
-    def __init__(self, response: httpx.Response, prompt_tokens: int, lines: AsyncIterator[str]):
+    def __init__(self, response: httpx.Response, start: StreamLine, lines: AsyncIterator[str]):
         self._response = response
         self._lines = lines
-        self.prompt_tokens = prompt_tokens
+        self.start = start
 
     async def __aiter__(self) -> AsyncIterator[StreamLine]:
         try:
@@ -59,12 +59,12 @@ async def open_stream(client: httpx.AsyncClient, replica: Replica, body: Generat
         raise EngineError(f"Could not reach the model's worker ({type(exc).__name__}).") from exc
     try:
         if response.status_code != 200:
-            raise _worker_error(response.status_code, await response.aread())
+            raise _worker_error(response, await response.aread())
         lines = response.aiter_lines()
         first = StreamLine.model_validate_json(await anext(lines))
         if first.kind != "start":
             raise EngineError(f"The model's worker answered unexpectedly: {first.message or first.kind}")
-        return WorkerStream(response, first.prompt_tokens, lines)
+        return WorkerStream(response, first, lines)
     except (httpx.HTTPError, StopAsyncIteration) as exc:
         await response.aclose()
         raise EngineError(f"The model's worker failed before answering ({type(exc).__name__}).") from exc
@@ -73,12 +73,14 @@ async def open_stream(client: httpx.AsyncClient, replica: Replica, body: Generat
         raise
 
 
-def _worker_error(status: int, body: bytes) -> OpenMaaSError:
-    """Rebuild the error a worker answered with, keeping its status and fields."""
+def _worker_error(response: httpx.Response, body: bytes) -> OpenMaaSError:
+    """Rebuild the error a worker answered with, keeping its status, fields and Retry-After."""
     try:
         detail = json.loads(body)["error"]
         error = OpenMaaSError(detail["message"], param=detail.get("param"), code=detail.get("code"))
-        error.status_code, error.type = status, detail.get("type", "server_error")
-        return error
+        error.status_code, error.type = response.status_code, detail.get("type", "server_error")
     except (ValueError, KeyError, TypeError):
-        return EngineError(f"The model's worker answered with status {status}.")
+        return EngineError(f"The model's worker answered with status {response.status_code}.")
+    if "retry-after" in response.headers:
+        error.headers = {"Retry-After": response.headers["retry-after"]}
+    return error

@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openmaas.config import Settings
 from openmaas.db.models import Deployment, Model
 from openmaas.errors import InvalidRequest, NotFound
+from openmaas.workers.protocol import WorkerHealth
 from openmaas.workers.supervisor import DeploymentSpec, RunningDeployment
 
 MAX_REPLICAS = 8
+MAX_SLOTS = 64
 
 
-def create_deployment(session: Session, model: Model, workspace_id: str | None, replicas: int, n_ctx: int) -> Deployment:
+@dataclass(frozen=True)
+class EngineSettings:
+    n_ctx: int  # tokens per sequence
+    slots: int = 8
+    max_waiting: int = 64
+    max_queue_wait_s: float = 30.0
+
+
+def engine_settings(settings: Settings, model: Model, n_ctx: int | None = None, slots: int | None = None,
+                    max_waiting: int | None = None, max_queue_wait_s: float | None = None) -> EngineSettings:
+    """What a deployment request names, else the server's defaults (n_ctx capped at the model's context)."""
+    return EngineSettings(
+        n_ctx=n_ctx or min(settings.n_ctx, model.context_length or settings.n_ctx),
+        slots=settings.slots if slots is None else slots,
+        max_waiting=settings.max_waiting if max_waiting is None else max_waiting,
+        max_queue_wait_s=settings.max_queue_wait_s if max_queue_wait_s is None else max_queue_wait_s,
+    )
+
+
+def create_deployment(session: Session, model: Model, workspace_id: str | None, replicas: int,
+                      engine: EngineSettings) -> Deployment:
     if not 1 <= replicas <= MAX_REPLICAS:
         raise InvalidRequest(f"replicas must be between 1 and {MAX_REPLICAS}.", param="replicas")
-    if model.context_length and n_ctx > model.context_length:
-        raise InvalidRequest(f"n_ctx {n_ctx} is larger than the model's context length {model.context_length}.",
-                             param="n_ctx")
-    deployment = Deployment(model_id=model.id, workspace_id=workspace_id, replicas=replicas, n_ctx=n_ctx)
+    if model.context_length and engine.n_ctx > model.context_length:
+        raise InvalidRequest(f"n_ctx {engine.n_ctx} is larger than the model's context length "
+                             f"{model.context_length}.", param="n_ctx")
+    if not 1 <= engine.slots <= MAX_SLOTS:
+        raise InvalidRequest(f"slots must be between 1 and {MAX_SLOTS}.", param="slots")
+    if engine.max_waiting < 0 or engine.max_queue_wait_s <= 0:
+        raise InvalidRequest("max_waiting must be >= 0 and max_queue_wait_s > 0.", param="max_waiting")
+    deployment = Deployment(model_id=model.id, workspace_id=workspace_id, replicas=replicas, n_ctx=engine.n_ctx,
+                            slots=engine.slots, max_waiting=engine.max_waiting,
+                            max_queue_wait_s=engine.max_queue_wait_s)
     session.add(deployment)
     session.flush()
     return deployment
@@ -44,7 +75,14 @@ def get_deployment(session: Session, deployment_id: str, workspace_id: str | Non
 def spec_of(session: Session, deployment: Deployment) -> DeploymentSpec:
     model = session.get(Model, deployment.model_id)
     return DeploymentSpec(id=deployment.id, model_id=model.id, model_path=model.path, replicas=deployment.replicas,
-                          n_ctx=deployment.n_ctx, workspace_id=deployment.workspace_id)
+                          n_ctx=deployment.n_ctx, workspace_id=deployment.workspace_id, slots=deployment.slots,
+                          max_waiting=deployment.max_waiting, max_queue_wait_s=deployment.max_queue_wait_s)
+
+
+def _load(health: WorkerHealth | None) -> dict:
+    """A replica's load, from its last health probe."""
+    fields = ("running", "waiting", "kv_cells_used", "kv_cells_total", "generated_tokens")
+    return {f: getattr(health, f) if health else 0 for f in fields}
 
 
 def deployment_dict(deployment: Deployment, running: RunningDeployment | None) -> dict:
@@ -56,11 +94,15 @@ def deployment_dict(deployment: Deployment, running: RunningDeployment | None) -
         "workspace_id": deployment.workspace_id,
         "engine": "llama.cpp",
         "n_ctx": deployment.n_ctx,
+        "slots": deployment.slots,
+        "max_waiting": deployment.max_waiting,
+        "max_queue_wait_s": deployment.max_queue_wait_s,
         "status": deployment.status,
         "state": running.state if running else "stopped",
         "replicas": deployment.replicas,
         "replicas_ready": sum(r.state == "ready" for r in replicas),
         "replica_states": [{"index": r.index, "state": r.state, "pid": r.pid, "restarts": r.restarts,
-                            "last_error": r.last_error or None} for r in replicas],
+                            "last_error": r.last_error or None,
+                            **_load(r.health)} for r in replicas],
         "created_at": int(deployment.created_at.timestamp()),
     }

@@ -36,6 +36,9 @@ class DeploymentSpec:
     replicas: int
     n_ctx: int
     workspace_id: str | None = None
+    slots: int = 8  # sequences one replica decodes together
+    max_waiting: int = 64  # requests queued per replica before 429
+    max_queue_wait_s: float = 30.0  # a queued request waiting longer gets 429
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Replica:
     restarts: int = 0
     last_error: str = ""
     ready_since: float | None = None
+    health: WorkerHealth | None = None  # the last probe's answer
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
 
     @property
@@ -136,7 +140,8 @@ class Supervisor:
         """Start one worker process and watch it until it dies or stops answering."""
         replica.state = "starting"
         cmd = [sys.executable, "-m", "openmaas.workers.worker", "--model-id", spec.model_id,
-               "--model-path", spec.model_path, "--n-ctx", str(spec.n_ctx)]
+               "--model-path", spec.model_path, "--n-ctx", str(spec.n_ctx), "--slots", str(spec.slots),
+               "--max-waiting", str(spec.max_waiting), "--max-queue-wait", str(spec.max_queue_wait_s)]
         if self.settings.n_threads:
             cmd += ["--threads", str(self.settings.n_threads)]
         process = await asyncio.create_subprocess_exec(
@@ -173,7 +178,7 @@ class Supervisor:
                 if done:
                     replica.last_error = f"worker exited with code {exited.result()}"
                     return
-                health = await self._probe(replica)
+                health = replica.health = await self._probe(replica)
                 if health is not None and health.status == "ready":
                     failures = 0
                     if replica.state != "ready":
@@ -193,6 +198,14 @@ class Supervisor:
                         return
         finally:
             exited.cancel()
+
+    async def refresh(self) -> None:
+        """Probe every ready replica now, so load figures are fresh (for /metrics)."""
+        ready = [r for d in self.deployments.values() for r in d.ready_replicas()]
+        healths = await asyncio.gather(*(self._probe(r) for r in ready))
+        for replica, health in zip(ready, healths):
+            if health is not None:
+                replica.health = health
 
     async def _probe(self, replica: Replica) -> WorkerHealth | None:
         try:

@@ -2,7 +2,7 @@
 
 Run by the supervisor as `python -m openmaas.workers.worker ...`. It binds an ephemeral
 port itself and announces it on stdout as `OPENMAAS_WORKER_PORT=<port>`, so two workers
-can never race for a port.
+can never race for a port. Many requests run at once: the engine batches them.
 """
 
 from __future__ import annotations
@@ -13,29 +13,37 @@ import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from openmaas.engines.base import Engine, GenerationRequest, SamplingParams
-from openmaas.errors import ContextLengthExceeded, InvalidRequest, OpenMaaSError
-from openmaas.workers.protocol import GenerateRequest, StreamLine, WorkerHealth
+from openmaas.engines.base import (
+    BatchingEngine,
+    BatchRequest,
+    BatchSamplingParams,
+    EngineEvent,
+    EngineOverloaded,
+    RequestHandle,
+)
+from openmaas.errors import ContextLengthExceeded, EngineError, InvalidRequest, ModelNotReady, OpenMaaSError, Overloaded
+from openmaas.workers.protocol import GenerateRequest, StreamLine, TokenLogprobLine, WorkerHealth
 
 PORT_ANNOUNCEMENT = "OPENMAAS_WORKER_PORT="
 
 
 class EngineHost:
-    """Loads the engine in the background and runs one generation at a time on its thread."""
+    """Loads the engine in the background, then turns requests into engine submissions."""
 
-    def __init__(self, model_id: str, load):
+    def __init__(self, model_id: str, load: Callable[[], BatchingEngine], slots: int, max_queue_wait_s: float):
         self.model_id = model_id
-        self.engine: Engine | None = None
+        self.slots = slots
+        self.engine: BatchingEngine | None = None
         self.error = ""
         self._load = load
-        self._lock = asyncio.Lock()
+        self._retry_after_s = max(1.0, max_queue_wait_s / 4)
 
     def start_loading(self) -> None:
         def run() -> None:
@@ -48,13 +56,16 @@ class EngineHost:
 
     def health(self) -> WorkerHealth:
         if self.engine is not None:
-            return WorkerHealth(status="ready", model=self.model_id, n_ctx=self.engine.n_ctx)
+            s = self.engine.stats()
+            return WorkerHealth(status="ready", model=self.model_id, n_ctx=self.engine.n_ctx, running=s.running,
+                                waiting=s.waiting, kv_cells_used=s.kv_cells_used, kv_cells_total=s.kv_cells_total,
+                                generated_tokens=s.generated_tokens)
         if self.error:
             return WorkerHealth(status="failed", model=self.model_id, detail=self.error)
         return WorkerHealth(status="loading", model=self.model_id)
 
-    def prepare(self, body: GenerateRequest) -> GenerationRequest:
-        """Tokenize and check the prompt; raises before anything is streamed."""
+    def prepare(self, body: GenerateRequest) -> BatchRequest:
+        """Tokenize and check the prompt; raises before anything is queued."""
         engine = self.engine
         if body.messages is not None:
             text, param = engine.render_chat(body.messages), "messages"
@@ -67,52 +78,77 @@ class EngineHost:
                 f"but the prompt has {len(tokens)} tokens.",
                 param=param,
             )
-        params = SamplingParams(
-            max_tokens=body.max_tokens,
-            temperature=body.temperature,
-            top_p=body.top_p,
-            top_k=body.top_k,
-            min_p=body.min_p,
-            stop=tuple(body.stop),
-            seed=body.seed,
-            presence_penalty=body.presence_penalty,
-            frequency_penalty=body.frequency_penalty,
-            repetition_penalty=body.repetition_penalty,
+        if body.max_tokens is not None and len(tokens) + body.max_tokens > engine.n_ctx:
+            raise ContextLengthExceeded(
+                f"This model's maximum context length is {engine.n_ctx} tokens; the prompt has {len(tokens)} "
+                f"and max_tokens asks for {body.max_tokens} more.", param="max_tokens")
+        unknown = [t for t in body.logit_bias if not 0 <= t < engine.n_vocab]
+        if unknown:
+            raise InvalidRequest(f"logit_bias names token ids outside the vocabulary (0..{engine.n_vocab - 1}): "
+                                 f"{unknown[:5]}", param="logit_bias")
+        if body.n > self.slots:
+            raise InvalidRequest(f"n must be at most {self.slots}, the sequences this deployment decodes together.",
+                                 param="n")
+        params = BatchSamplingParams(
+            max_tokens=body.max_tokens, temperature=body.temperature, top_p=body.top_p, top_k=body.top_k,
+            min_p=body.min_p, stop=tuple(body.stop), seed=body.seed, presence_penalty=body.presence_penalty,
+            frequency_penalty=body.frequency_penalty, repetition_penalty=body.repetition_penalty,
+            logit_bias=tuple(body.logit_bias.items()), logprobs=body.logprobs, top_logprobs=body.top_logprobs,
+            grammar=body.grammar,
         )
-        return GenerationRequest(prompt_tokens=tokens, params=params)
+        return BatchRequest(prompt_tokens=tokens, params=params, n=body.n)
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamLine]:
-        """Run the engine's blocking generator on a thread; stop it if the client goes away."""
+    async def admit(self, request: BatchRequest) -> tuple[StreamLine, asyncio.Queue, RequestHandle]:
+        """Submit and wait until the engine gives the request its slots."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        cancelled = threading.Event()
-        done = object()
+        events: asyncio.Queue[EngineEvent] = asyncio.Queue()
+        try:
+            handle = self.engine.submit(request, lambda e: loop.call_soon_threadsafe(events.put_nowait, e))
+        except EngineOverloaded as exc:
+            raise Overloaded("The model is serving as many requests as it can queue; retry shortly.",
+                             retry_after_s=exc.retry_after_s) from None
+        try:
+            first = await events.get()
+        except BaseException:
+            handle.cancel()
+            raise
+        if first.kind == "rejected":
+            raise Overloaded(f"The request waited too long for the model: {first.message}",
+                             retry_after_s=self._retry_after_s)
+        if first.kind != "admitted":
+            raise EngineError(f"engine failed: {first.message}")
+        start = StreamLine(kind="start", prompt_tokens=len(request.prompt_tokens),
+                           cached_tokens=first.cached_tokens, queue_ms=first.queue_ms)
+        return start, events, handle
 
-        def produce() -> None:
-            try:
-                for event in self.engine.generate(request, cancelled.is_set):
-                    loop.call_soon_threadsafe(queue.put_nowait, event)
-            except Exception as exc:
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, done)
 
-        async with self._lock:
-            yield StreamLine(kind="start", prompt_tokens=len(request.prompt_tokens))
-            thread = threading.Thread(target=produce, name="engine-generate", daemon=True)
-            thread.start()
-            try:
-                while (item := await queue.get()) is not done:
-                    if isinstance(item, Exception):
-                        yield StreamLine(kind="error", message=f"engine failed: {item}")
-                    elif item.finish_reason is not None:
-                        yield StreamLine(kind="delta", text=item.text, tokens=item.tokens)
-                        yield StreamLine(kind="done", finish_reason=item.finish_reason)
-                    else:
-                        yield StreamLine(kind="delta", text=item.text, tokens=item.tokens)
-            finally:
-                cancelled.set()
-                await asyncio.to_thread(thread.join)
+async def stream_lines(start: StreamLine, events: asyncio.Queue, handle: RequestHandle, n: int) -> AsyncIterator[bytes]:
+    """Relay engine events as protocol lines; a client that goes away cancels the request."""
+
+    def encode(line: StreamLine) -> bytes:
+        return (line.model_dump_json(exclude_defaults=True) + "\n").encode()
+
+    open_choices = n
+    try:
+        yield encode(start)
+        while open_choices:
+            event: EngineEvent = await events.get()
+            if event.kind == "delta":
+                logprobs = None if event.logprobs is None else [
+                    TokenLogprobLine(token=lp.token, logprob=lp.logprob, bytes=lp.bytes, top=lp.top)
+                    for lp in event.logprobs]
+                yield encode(StreamLine(kind="delta", index=event.index, text=event.text, tokens=event.tokens,
+                                        logprobs=logprobs))
+            elif event.kind == "finished":
+                if event.text:
+                    yield encode(StreamLine(kind="delta", index=event.index, text=event.text))
+                yield encode(StreamLine(kind="done", index=event.index, finish_reason=event.finish_reason))
+                open_choices -= 1
+            else:
+                yield encode(StreamLine(kind="error", message=f"engine failed: {event.message}"))
+                return
+    finally:
+        handle.cancel()  # no-op when every choice has finished
 
 
 def create_worker_app(host: EngineHost) -> FastAPI:
@@ -120,6 +156,8 @@ def create_worker_app(host: EngineHost) -> FastAPI:
     async def lifespan(app: FastAPI):
         host.start_loading()
         yield
+        if host.engine is not None:
+            host.engine.close()
 
     app = FastAPI(title="openmaas worker", lifespan=lifespan)
 
@@ -130,22 +168,19 @@ def create_worker_app(host: EngineHost) -> FastAPI:
 
     @app.post("/generate")
     async def generate(body: GenerateRequest):
-        if host.engine is None:
-            return JSONResponse({"error": {"message": "model is loading", "type": "server_error",
-                                           "param": None, "code": "model_not_ready"}}, status_code=503)
         try:
-            request = await asyncio.to_thread(host.prepare, body)
+            if host.engine is None:
+                raise ModelNotReady("The model is still loading.")
+            try:
+                request = await asyncio.to_thread(host.prepare, body)
+            except OpenMaaSError:
+                raise
+            except Exception as exc:  # a template that cannot render these messages, say
+                raise InvalidRequest(f"Could not prepare the prompt: {exc}", param="messages") from exc
+            start, events, handle = await host.admit(request)
         except OpenMaaSError as exc:
-            return JSONResponse(exc.to_dict(), status_code=exc.status_code)
-        except Exception as exc:  # a template that cannot render these messages, say
-            err = InvalidRequest(f"could not prepare the prompt: {exc}", param="messages")
-            return JSONResponse(err.to_dict(), status_code=400)
-
-        async def lines() -> AsyncIterator[bytes]:
-            async for line in host.stream(request):
-                yield (line.model_dump_json(exclude_defaults=True) + "\n").encode()
-
-        return StreamingResponse(lines(), media_type="application/x-ndjson")
+            return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
+        return StreamingResponse(stream_lines(start, events, handle, body.n), media_type="application/x-ndjson")
 
     return app
 
@@ -166,17 +201,22 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="OpenMaaS worker (started by `openmaas serve`)")
     parser.add_argument("--model-id", required=True)
     parser.add_argument("--model-path", required=True)
-    parser.add_argument("--n-ctx", type=int, default=4096)
+    parser.add_argument("--n-ctx", type=int, default=4096, help="tokens per sequence")
+    parser.add_argument("--slots", type=int, default=8, help="sequences decoded together")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--max-waiting", type=int, default=64)
+    parser.add_argument("--max-queue-wait", type=float, default=30.0)
     args = parser.parse_args(argv)
     exit_with_parent()
 
-    from openmaas.engines.llamacpp.engine import LlamaCppEngine
+    from openmaas.engines.llamacpp.batching import LlamaCppBatchingEngine
 
-    host = EngineHost(
-        args.model_id,
-        lambda: LlamaCppEngine(args.model_id, args.model_path, n_ctx=args.n_ctx, n_threads=args.threads),
-    )
+    def load() -> BatchingEngine:
+        return LlamaCppBatchingEngine(args.model_id, args.model_path, n_ctx=args.n_ctx, n_seq_max=args.slots,
+                                      n_threads=args.threads, max_waiting=args.max_waiting,
+                                      max_queue_wait_s=args.max_queue_wait)
+
+    host = EngineHost(args.model_id, load, args.slots, args.max_queue_wait)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
