@@ -8,6 +8,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -60,7 +61,9 @@ def test_identical_requests_in_one_batch_give_identical_text(server):
 
 def test_n_choices_share_the_prompt_and_a_seed_reproduces_them(server):
     client = server.openai()
-    messages = [{"role": "user", "content": "Invent a name for a boat."}]
+    # A system prompt of its own, so no other test's cached prefix changes the first run's arithmetic.
+    messages = [{"role": "system", "content": f"You name boats. Request {uuid.uuid4().hex}."},
+                {"role": "user", "content": "Invent a name for a boat."}]
     first = client.chat.completions.create(model=MODEL, messages=messages, n=3, max_tokens=12, temperature=1.0,
                                            seed=7)
     again = client.chat.completions.create(model=MODEL, messages=messages, n=3, max_tokens=12, temperature=1.0,
