@@ -28,10 +28,12 @@ class BatchItem:
     logits: bool
 
 
-# llama.cpp's CPU flash attention switches kernels at 64 query rows per micro-batch, and
-# the two round differently: the same prompt would come out differently alone and batched.
-# Micro-batches below that keep one kernel for every step, so a sequence's numbers depend
-# on its own tokens only, whatever else shares the step.
+# llama.cpp's CPU flash attention picks its kernel by the rows of a micro-batch: from 64
+# rows on, a tiled kernel whose rounding depends on where a sequence's cells sit in the
+# buffer and differs from the one-row kernel of decoding by up to a logit. Micro-batches
+# below 64 rows keep every step on one kernel, so identical requests sharing a step give
+# identical answers and a prompt computes the same alone or batched. The price: prompts
+# longer than that prefill about a quarter slower.
 UBATCH = 63
 
 
@@ -58,7 +60,7 @@ class ModelRunner:
         cparams.n_ctx = n_ctx_total
         cparams.n_seq_max = n_seq_max
         cparams.n_batch = n_batch
-        cparams.n_ubatch = min(n_batch, int(os.environ.get("UB", UBATCH)))
+        cparams.n_ubatch = min(n_batch, UBATCH)
         cparams.n_threads = cparams.n_threads_batch = n_threads or os.cpu_count() or 1
         # One KV buffer shared by all sequences: copying a prompt to siblings or out of
         # the prefix cache is bookkeeping, not data movement. Flash attention skips the
