@@ -170,6 +170,14 @@ def test_same_seed_same_text_and_other_seeds_differ(clean):
         assert [r.wait().text() for r in together] == [first, others[0], first]
 
 
+def test_top_k_top_p_and_min_p_narrow_sampling_down_to_greedy(clean):
+    prompt = chat(clean, "Invent a name for a new color and describe it.")
+    best = run(clean, prompt, **greedy(max_tokens=12)).text()
+    for narrow in ({"top_k": 1}, {"top_p": 0.001}, {"min_p": 1.0}):
+        assert run(clean, prompt, temperature=1.5, seed=5, max_tokens=12, **narrow).text() == best, narrow
+    assert run(clean, prompt, temperature=1.5, seed=5, max_tokens=12).text() != best
+
+
 def test_stop_strings_cut_the_text_and_never_leak(clean):
     prompt = chat(clean, "Explain how rain forms.")
     full = run(clean, prompt, **greedy(max_tokens=32))
@@ -230,6 +238,15 @@ def test_logit_bias_bans_the_first_token(clean):
     biased = run(clean, prompt, logit_bias=((first_token, -100.0),), **greedy(max_tokens=4))
     assert biased.deltas()[0].text != plain.deltas()[0].text
     assert run(clean, prompt, logit_bias=((first_token, 5.0),), **greedy(max_tokens=4)).text() == plain.text()
+
+
+def test_presence_penalty_keeps_tokens_from_repeating(clean):
+    prompt = chat(clean, "Repeat the word cat ten times.")
+    ask = greedy(max_tokens=24, logprobs=True)
+    plain = [bytes(e.logprobs[0].bytes) for e in run(clean, prompt, **ask).deltas()]
+    penalized = [bytes(e.logprobs[0].bytes) for e in run(clean, prompt, presence_penalty=100.0, **ask).deltas()]
+    assert len(set(plain)) < len(plain)
+    assert len(set(penalized)) == len(penalized)  # within the 64-token window, each token once
 
 
 def test_logprobs_report_the_chosen_token_and_sorted_alternatives(engine):

@@ -16,7 +16,7 @@ import llama_cpp
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from openmaas.engines.base import BatchingEngine, BatchRequest, EngineEvent, EngineStats, RequestHandle
-from openmaas.engines.llamacpp.runner import BatchItem, DecodeError, ModelRunner
+from openmaas.engines.llamacpp.runner import BatchItem, ModelRunner
 from openmaas.engines.llamacpp.sampling import SequenceSampler, sibling_seed, token_logprob
 from openmaas.engines.llamacpp.scheduler import Scheduler
 from openmaas.engines.llamacpp.sequence import Request, Sequence, SequenceStatus
@@ -123,20 +123,19 @@ class LlamaCppBatchingEngine(BatchingEngine):
                 if not items:  # e.g. only cancelled work was left; look again shortly
                     self._cond.wait(timeout=0.05)
                     continue
-            self._step(items)
+            try:
+                self._step(items)
+            except Exception as exc:  # noqa: BLE001 - the requests in this step fail, the loop goes on
+                log.exception("engine step failed")
+                with self._lock:
+                    for request in {id(it.seq.request): it.seq.request for it in items}.values():
+                        self.scheduler.fail(request, f"the engine failed: {exc}")
         with self._lock:
             self.scheduler.abort_all("the engine is stopping")
             self.runner.close()
 
     def _step(self, items: list[BatchItem]) -> None:
-        try:
-            rows = self.runner.decode(items)
-        except Exception as exc:  # noqa: BLE001 - the requests in this batch fail, the loop goes on
-            log.exception("decode failed")
-            with self._lock:
-                for request in {id(it.seq.request): it.seq.request for it in items}.values():
-                    self.scheduler.fail(request, f"the engine failed to decode: {exc}")
-            return
+        rows = self.runner.decode(items)  # the one llama_decode of this step, outside the lock
         with self._lock:
             for item, row in zip(items, rows):
                 seq = item.seq

@@ -62,10 +62,11 @@ class ModelRunner:
         cparams.n_batch = n_batch
         cparams.n_ubatch = min(n_batch, UBATCH)
         cparams.n_threads = cparams.n_threads_batch = n_threads or os.cpu_count() or 1
-        # One KV buffer shared by all sequences: copying a prompt to siblings or out of
-        # the prefix cache is bookkeeping, not data movement. Flash attention skips the
-        # cells of other sequences, so a sequence's numbers do not depend on where in the
-        # shared buffer its cells landed: a greedy answer is the same alone or batched.
+        # One KV buffer shared by all sequences: copying a prompt to siblings or out of the
+        # prefix cache is bookkeeping, not data movement, and a step's tokens go through as
+        # one micro-batch whichever slots they belong to (separate buffers would split a
+        # step at every gap in the slot numbers). Flash attention is the faster attention
+        # on CPU, and in a shared buffer it skips other sequences' cells.
         cparams.kv_unified = True
         cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         cparams.no_perf = True

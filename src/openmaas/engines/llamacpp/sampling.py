@@ -21,13 +21,6 @@ from openmaas.engines.base import BatchSamplingParams, TokenLogprob
 PENALTY_LAST_N = 64  # repetition, frequency and presence penalties look this far back
 BAN = -100.0  # a logit bias at or below this bans the token outright, as OpenAI documents
 
-# llama.h: llama_sampler_init_penalties(int32 last_n, float repeat, float freq, float present).
-# The binding still declares an older five-argument form (n_vocab first), so call the
-# symbol through a prototype of its own that matches the library.
-_init_penalties = ctypes.CFUNCTYPE(
-    llama_cpp.llama_sampler_p_ctypes, ctypes.c_int32, ctypes.c_float, ctypes.c_float, ctypes.c_float
-)(("llama_sampler_init_penalties", llama_cpp.llama_cpp._lib))
-
 
 def sibling_seed(seed: int | None, index: int) -> int:
     """The seed of choice `index`: seeds are uint32 in llama.cpp; None draws a fresh one.
@@ -84,7 +77,8 @@ class SequenceSampler:
         if p.repetition_penalty != 1.0 or p.frequency_penalty or p.presence_penalty:
             if p.repetition_penalty <= 0:
                 raise ValueError("repetition_penalty must be > 0")
-            self._add(_init_penalties(PENALTY_LAST_N, p.repetition_penalty, p.frequency_penalty, p.presence_penalty))
+            self._add(llama_cpp.llama_sampler_init_penalties(
+                n_vocab, PENALTY_LAST_N, p.repetition_penalty, p.frequency_penalty, p.presence_penalty))
         if p.temperature <= 0:
             self._add(llama_cpp.llama_sampler_init_greedy())
             return
