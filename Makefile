@@ -20,6 +20,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
+bench: | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/serving.py
+
 serve: $(VENV)/.installed
 	$(BIN)/openmaas serve --host $(HOST) --port $(PORT)
 

@@ -1,0 +1,418 @@
+"""Serving benchmark: OpenMaaS against the raw llama.cpp batch loop and llama-cpp-python's server.
+
+One run on this machine, the same GGUF and thread count everywhere, one thing at a time:
+1. the raw ceiling: B sequences decoded together through llama.cpp's batch API (a subprocess);
+2. OpenMaaS (`python -m openmaas serve`) under a streaming chat workload at each concurrency;
+3. the peer, `python -m llama_cpp.server`, under the same workload (skip with --skip-peer).
+Prints one table and the targets; --write also saves it to bench/RESULTS.md.
+
+    .venv/bin/python bench/serving.py [--levels 1,8,16] [--threads N] [--skip-peer] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+MODEL_ID = "smollm2-135m-instruct"
+PEER = "llama-cpp-python server"
+N_CTX = 4096  # the servers' context
+RESULTS = Path(__file__).with_name("RESULTS.md")
+PROMPTS = [
+    "Write a short story about a lighthouse keeper who finds a message in a bottle.",
+    "Explain how a refrigerator keeps food cold.", "Describe a walk through a busy market in the morning.",
+    "What are the main causes of the seasons on Earth?", "Give me some advice on learning to play the guitar.",
+    "Explain the difference between weather and climate.", "Write a poem about the ocean at night.",
+    "How does a bicycle stay upright while moving?", "Describe the life cycle of a butterfly.",
+    "Why is the sky blue? Explain it to a child.", "Write a letter to a friend about your summer holiday.",
+    "What makes a good team leader?", "Explain how bread rises when it is baked.",
+    "Describe your ideal weekend in the mountains.", "How do plants turn sunlight into food?",
+    "Tell me about the history of the printing press.",
+]
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def pct(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def cpu_seconds() -> tuple[float, float, float]:
+    """The machine's busy and total CPU seconds since boot, and this process's own with its reaped children."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - ticks[3] - ticks[4]) / hz, sum(ticks) / hz, sum(os.times()[:4])
+
+
+def others_share(before: tuple[float, float, float], after: tuple[float, float, float]) -> float:
+    """The share of the machine's CPU that processes outside this run used between two cpu_seconds()."""
+    return max(0.0, (after[0] - before[0]) - (after[2] - before[2])) / max(after[1] - before[1], 1e-9)
+
+
+# --- 1. the raw ceiling: llama.cpp's batch API, no server -------------------------------------
+
+def raw_ceiling(model_path: str, threads: int, batch_sizes: list[int], max_tokens: int, repeats: int = 3) -> list[dict]:
+    """Greedy-decode B sequences in one llama_batch: prefill every prompt, then max_tokens-1 steps.
+
+    Every sequence makes exactly max_tokens tokens (end of generation is ignored), so the batch
+    stays full. Best of `repeats` runs per B, after a warm-up run.
+    """
+    import logging
+
+    import llama_cpp as lc
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)  # llama.cpp's own log
+    lc.llama_backend_init()
+    model = lc.llama_model_load_from_file(model_path.encode(), lc.llama_model_default_params())
+    vocab = lc.llama_model_get_vocab(model)
+    n_vocab = lc.llama_vocab_n_tokens(vocab)
+    render = Jinja2ChatFormatter(lc.llama_model_chat_template(model, None).decode(), eos_token="", bos_token="")
+
+    def tokenize(text: str) -> list[int]:
+        raw, buf = text.encode(), (lc.llama_token * N_CTX)()
+        return list(buf[: lc.llama_tokenize(vocab, raw, len(raw), buf, N_CTX, True, True)])
+
+    prompts = [tokenize(render(messages=[{"role": "user", "content": p}]).prompt) for p in PROMPTS]
+    results = []
+    for b in batch_sizes:
+        # A KV stream per sequence (llama.cpp's default, kv_unified off: each attends to its own tokens
+        # only), each with room for the longest prompt and max_tokens; the whole prefill is one batch.
+        n_ctx = b * -(-(max(map(len, prompts)) + max_tokens) // 256) * 256
+        params = lc.llama_context_default_params()
+        params.n_ctx = params.n_batch = n_ctx
+        params.n_seq_max, params.kv_unified = b, False
+        params.n_threads = params.n_threads_batch = threads
+        ctx = lc.llama_init_from_model(model, params)
+        batch = lc.llama_batch_init(n_ctx, 0, 1)
+
+        def decode(entries: list[tuple[int, int, int, bool]]) -> None:  # (token, position, sequence, logits?)
+            for i, (token, pos, seq, out) in enumerate(entries):
+                batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, pos, 1
+                batch.seq_id[i][0], batch.logits[i] = seq, out
+            batch.n_tokens = len(entries)
+            if (rc := lc.llama_decode(ctx, batch)) != 0:
+                raise RuntimeError(f"llama_decode returned {rc}")
+
+        def argmax(i: int) -> int:
+            return int(np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, i), shape=(n_vocab,)).argmax())
+
+        def one_run() -> dict:
+            lc.llama_memory_clear(lc.llama_get_memory(ctx), True)
+            seqs = [prompts[s % len(prompts)] for s in range(b)]
+            entries = [(t, p, s, p == len(toks) - 1) for s, toks in enumerate(seqs) for p, t in enumerate(toks)]
+            start = time.perf_counter()
+            decode(entries)
+            nxt = [argmax(i) for i, entry in enumerate(entries) if entry[3]]
+            prefill, pos, steps = time.perf_counter() - start, [len(toks) for toks in seqs], []
+            for _ in range(max_tokens - 1):
+                t0 = time.perf_counter()
+                decode([(nxt[s], pos[s], s, True) for s in range(b)])
+                nxt, pos = [argmax(s) for s in range(b)], [p + 1 for p in pos]
+                steps.append(time.perf_counter() - t0)
+            return {"batch": b, "prefill_s": prefill, "steps_s": steps,
+                    "decode_tok_s": b * len(steps) / sum(steps),
+                    "e2e_tok_s": b * max_tokens / (prefill + sum(steps))}
+
+        try:
+            one_run()
+            results.append(max((one_run() for _ in range(repeats)), key=lambda r: r["decode_tok_s"]))
+        finally:
+            lc.llama_batch_free(batch)
+            lc.llama_free(ctx)
+    lc.llama_model_free(model)
+    return results
+
+
+# --- 2. the servers: one at a time, always stopped --------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_stat(pid: int | str) -> list[str]:
+    """/proc/PID/stat after the command name: [state, ppid, ...]; index 19 is the start time."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def descendants(root: int) -> list[tuple[int, str]]:
+    """(pid, start time) of every process below root."""
+    children: dict[int, list[tuple[int, str]]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = proc_stat(entry.name) if entry.name.isdigit() else None
+        except OSError:
+            continue
+        if fields:
+            children.setdefault(int(fields[1]), []).append((int(entry.name), fields[19]))
+    found, todo = [], [root]
+    while todo:
+        for pid, started in children.get(todo.pop(), []):
+            found.append((pid, started))
+            todo.append(pid)
+    return found
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers, then SIGKILL what it left behind
+    (OpenMaaS workers run in sessions of their own, so the group alone does not reach them)."""
+    tree = descendants(proc.pid)
+    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(grace)
+            break
+        except ProcessLookupError:
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    time.sleep(0.5)
+    for pid, started in tree:
+        try:
+            if proc_stat(pid)[19] == started:  # the same process, not a new one that reuses its pid
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, IndexError):
+            pass
+
+
+@contextmanager
+def running(name: str, cmd: list[str], env: dict, ready_url: str, log_path: Path, timeout: float = 300):
+    """Start a server, wait until ready_url answers 200, and stop it however the block ends."""
+    log(f"starting {name}")
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(trust_env=False, timeout=5) as client:
+            while True:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = log_path.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"{name} did not become ready (exit code {proc.poll()}):\n{tail}")
+                try:
+                    if client.get(ready_url).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+        yield
+    finally:
+        log(f"stopping {name}")
+        stop(proc)
+
+
+# --- 3. the workload --------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    ok: bool
+    ttft: float = 0.0
+    gaps: list[float] = field(default_factory=list)
+    tokens: int = 0
+    error: str = ""
+
+
+@dataclass
+class Row:
+    system: str
+    conc: int
+    ok: int
+    total: int
+    tok_s: float
+    ttft: list[float]
+    itl: list[float]
+
+
+async def one_request(client: httpx.AsyncClient, prompt: str, max_tokens: int) -> Outcome:
+    body = {"model": MODEL_ID, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens,
+            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
+    start, arrivals, usage, done = time.perf_counter(), [], None, False
+    try:
+        async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+            if response.status_code != 200:
+                return Outcome(False, error=f"HTTP {response.status_code}: {(await response.aread())[:200]!r}")
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                if (data := line[5:].strip()) == "[DONE]":
+                    done = True
+                    break
+                chunk = json.loads(data)
+                usage = chunk.get("usage") or usage
+                if any((c.get("delta") or {}).get("content") for c in chunk.get("choices") or []):
+                    arrivals.append(time.perf_counter())
+    except (httpx.HTTPError, json.JSONDecodeError) as exc:
+        return Outcome(False, error=repr(exc))
+    if not done or not arrivals:
+        return Outcome(False, error="the stream ended without [DONE] or without content")
+    return Outcome(True, arrivals[0] - start, list(np.diff(arrivals)),
+                   usage["completion_tokens"] if usage else len(arrivals))  # else one token per content chunk
+
+
+async def run_level(base_url: str, key: str, system: str, conc: int, n: int, max_tokens: int) -> Row:
+    """n requests, `conc` in flight at a time; tokens/s is every generated token over the level's wall time."""
+    pending, outcomes = list(range(n)), []
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, trust_env=False,
+                                 timeout=httpx.Timeout(600, connect=10),
+                                 limits=httpx.Limits(max_connections=conc)) as client:
+        async def user() -> None:
+            while pending:
+                i = pending.pop(0)
+                outcomes.append(await one_request(client, PROMPTS[i % len(PROMPTS)], max_tokens))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(user() for _ in range(conc)))
+        wall = time.perf_counter() - start
+    good = [o for o in outcomes if o.ok]
+    row = Row(system, conc, len(good), n, sum(o.tokens for o in good) / wall, [o.ttft for o in good],
+              [g for o in good for g in o.gaps])
+    errors = [f"; first error: {o.error}" for o in outcomes if not o.ok]
+    log(f"{system} c={conc}: {row.ok}/{n} ok, {row.tok_s:.1f} tok/s" + "".join(errors[:1]))
+    return row
+
+
+def measure(system: str, base_url: str, key: str, args: argparse.Namespace) -> list[Row]:
+    asyncio.run(run_level(base_url, key, system, 1, 2, args.max_tokens))  # warm-up, not reported
+    return [asyncio.run(run_level(base_url, key, system, c, args.requests_per_level or max(8, 2 * c), args.max_tokens))
+            for c in args.levels]
+
+
+# --- 4. the report ----------------------------------------------------------------------------
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.0f}"
+
+
+def table(raw: list[dict], rows: list[Row]) -> str:
+    lines = ["| system | concurrency | complete | tok/s | TTFT p50 ms | TTFT p95 ms | ITL p50 ms | ITL p95 ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in raw:
+        b, steps = r["batch"], r["steps_s"]
+        lines.append(f"| raw llama.cpp batch loop | {b} | {b}/{b} | {r['decode_tok_s']:.1f} | {ms(r['prefill_s'])} "
+                     f"| {ms(r['prefill_s'])} | {ms(pct(steps, 50))} | {ms(pct(steps, 95))} |")
+    for r in rows:
+        lines.append(f"| {r.system} | {r.conc} | {r.ok}/{r.total} | {r.tok_s:.1f} | {ms(pct(r.ttft, 50))} "
+                     f"| {ms(pct(r.ttft, 95))} | {ms(pct(r.itl, 50))} | {ms(pct(r.itl, 95))} |")
+    with_prefill = ", ".join(f"{r['e2e_tok_s']:.1f} at B={r['batch']}" for r in raw)
+    lines += ["", "Raw rows: tok/s is the decode phase (B x (max_tokens-1) tokens over the decode steps), TTFT the "
+              f"batched prefill, ITL the step time. With the prefill included the raw loop makes {with_prefill} tok/s."]
+    return "\n".join(lines)
+
+
+def verdicts(raw: list[dict], rows: list[Row]) -> str:
+    ceiling = {r["batch"]: r for r in raw}
+    ours = {r.conc: r for r in rows if r.system == "OpenMaaS"}
+    peer = {r.conc: r for r in rows if r.system == PEER}
+    out = []
+    for c, target in ((8, 0.80), (1, 0.85)):
+        if c in ours and c in ceiling:
+            r, cap = ours[c], ceiling[c]
+            met = r.tok_s >= target * cap["decode_tok_s"] and (c != 8 or r.ok == r.total)
+            out.append(f"OpenMaaS at c={c}: {r.tok_s / cap['decode_tok_s']:.0%} of raw ceiling({c}) "
+                       f"({r.tok_s:.1f} vs {cap['decode_tok_s']:.1f} tok/s; {r.tok_s / cap['e2e_tok_s']:.0%} of its "
+                       f"rate with prefill), {r.ok}/{r.total} complete [target >= {target:.0%}"
+                       f"{', every request complete' if c == 8 else ''}: {'met' if met else 'NOT met'}]")
+    if 8 in ours and (p95 := pct(ours[8].ttft, 95)) is not None:
+        out.append(f"OpenMaaS TTFT p95 at c=8: {ms(p95)} ms [target < 250 ms: {'met' if p95 < 0.25 else 'NOT met'}]")
+    for c in sorted(set(ours) & set(peer)):
+        out.append(f"OpenMaaS / {PEER} at c={c}: {ours[c].tok_s / max(peer[c].tok_s, 1e-9):.2f}x tok/s")
+    return "\n".join(out)
+
+
+def machine(args: argparse.Namespace, model_path: str, noise: float) -> str:
+    import llama_cpp
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    return "\n".join([
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; OpenMaaS at commit {commit} plus any local changes",
+        f"- CPU: {cpu}, {os.cpu_count()} cores; llama.cpp threads: {args.threads}; "
+        f"CPU used by other processes during the run: {noise:.0%}" + (" (noisy numbers)" if noise > 0.10 else ""),
+        f"- model: {MODEL_ID} ({Path(model_path).name}), llama-cpp-python {llama_cpp.__version__}, n_ctx {N_CTX}",
+        f"- workload: streaming chat, max_tokens {args.max_tokens}, temperature 0, {len(PROMPTS)} prompts in turn, "
+        f"{args.requests_per_level or 'max(8, 2 x concurrency)'} requests per level",
+        f"- command: `python bench/serving.py {' '.join(sys.argv[1:])}`"])
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--requests-per-level", type=int, default=None, help="default: max(8, 2 x concurrency)")
+    parser.add_argument("--levels", default=[1, 8, 16], type=lambda text: [int(c) for c in text.split(",")],
+                        help="concurrency levels, and the raw loop's batch sizes (default 1,8,16)")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--skip-peer", action="store_true", help="do not run llama-cpp-python's server")
+    parser.add_argument("--write", action="store_true", help=f"also overwrite {RESULTS}")
+    parser.add_argument("--raw-only", action="store_true", help=argparse.SUPPRESS)  # the ceiling's subprocess
+    args = parser.parse_args()
+    if args.max_tokens < 2:
+        parser.error("--max-tokens must be at least 2 (a prefill and a decode step)")
+    from openmaas.hub.builtin import builtin_model_path
+
+    model_path = str(builtin_model_path())
+    if args.raw_only:
+        print(json.dumps(raw_ceiling(model_path, args.threads, args.levels, args.max_tokens)))
+        return
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the cleanup below runs on SIGTERM too
+    before = cpu_seconds()
+    time.sleep(2)
+    if (busy := others_share(before, start := cpu_seconds())) > 0.10:
+        log(f"warning: other processes already use {busy:.0%} of the CPU; every number below will be noisy")
+    log(f"raw ceiling: batch sizes {args.levels}, {args.threads} threads")
+    child = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--raw-only"], stdout=subprocess.PIPE,
+                           check=True, text=True)  # a process of its own: its memory is gone before the servers start
+    raw = json.loads(child.stdout)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMAAS_")}  # never the caller's database
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="openmaas-bench-") as tmp:
+        port = free_port()
+        cmd = [sys.executable, "-m", "openmaas", "serve", "--host", "127.0.0.1", "--port", str(port), "--home", tmp]
+        with running("OpenMaaS", cmd, {**env, "OPENMAAS_N_THREADS": str(args.threads)},
+                     f"http://127.0.0.1:{port}/health", Path(tmp) / "openmaas.log"):
+            key = (Path(tmp) / "admin.key").read_text().strip()
+            rows += measure("OpenMaaS", f"http://127.0.0.1:{port}", key, args)
+        if not args.skip_peer:
+            port = free_port()
+            cmd = [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--model_alias", MODEL_ID,
+                   "--n_threads", str(args.threads), "--n_threads_batch", str(args.threads), "--n_ctx", str(N_CTX),
+                   "--host", "127.0.0.1", "--port", str(port), "--interrupt_requests", "false", "--verbose", "false"]
+            with running(PEER, cmd, env, f"http://127.0.0.1:{port}/v1/models", Path(tmp) / "peer.log"):
+                rows += measure(PEER, f"http://127.0.0.1:{port}", "none", args)
+
+    report = "\n\n".join([machine(args, model_path, others_share(start, cpu_seconds())),
+                          table(raw, rows), verdicts(raw, rows)])
+    print(report)
+    if args.write:
+        RESULTS.write_text(f"# Serving benchmark\n\n{report}\n")
+        log(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:  # every server is stopped by then
+        log("interrupted")
+        sys.exit(130)
