@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from openmaas import __version__
-from openmaas.api import chat, completions, deployments, health, keys, metrics, models, usage
+from openmaas.api import chat, completions, deployments, files, fine_tuning, health, keys, metrics, models, usage
 from openmaas.api.errors import install_error_handlers
 from openmaas.bootstrap import Bootstrap
 from openmaas.config import Settings
@@ -17,6 +17,7 @@ from openmaas.gateway.meter import MeteringMiddleware
 from openmaas.gateway.metrics import Metrics
 from openmaas.monitor.service import install as install_monitor
 from openmaas.monitor.service import monitor_lifespan
+from openmaas.tuning.service import RunnerService
 from openmaas.workers.supervisor import Supervisor
 
 
@@ -33,10 +34,14 @@ def create_app(settings: Settings, boot: Bootstrap) -> FastAPI:
             max_connections=None, max_keepalive_connections=64))
         for spec in boot.deployments:
             await supervisor.deploy(spec)
+        runner = app.state.runner = RunnerService(settings)
+        if settings.runner_enabled:
+            runner.start()
         try:
             async with monitor_lifespan(app):  # stops before the workers, so shutdown is no outage
                 yield
         finally:
+            await runner.stop()  # lets the running job checkpoint
             await supervisor.stop()
             await app.state.http.aclose()
             boot.db.dispose()
@@ -46,9 +51,10 @@ def create_app(settings: Settings, boot: Bootstrap) -> FastAPI:
     app.state.db = boot.db
     app.state.default_deployment_id = boot.default_deployment_id
     install_error_handlers(app)
-    for module in (health, models, chat, completions, keys, usage, deployments, metrics):
+    for module in (health, models, chat, completions, keys, usage, deployments, metrics, files, fine_tuning):
         app.include_router(module.router)
     install_monitor(app, settings)
     app.add_middleware(MeteringMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_paths=("/v1/files",),
+                       max_upload_bytes=settings.max_file_bytes + 64 * 1024)  # room for the multipart framing
     return app

@@ -13,6 +13,7 @@ from rich.table import Table
 from openmaas.config import Settings
 from openmaas.errors import OpenMaaSError
 from openmaas.monitor.cli import incidents_app, maintenance_app
+from openmaas.tuning.cli import jobs_app
 
 app = typer.Typer(help="OpenMaaS: your own Model-as-a-Service.", no_args_is_help=True)
 models_app = typer.Typer(help="The model hub.", no_args_is_help=True)
@@ -21,6 +22,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(jobs_app, name="jobs")
 console = Console()
 
 _overrides: dict = {}

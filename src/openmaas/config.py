@@ -22,11 +22,17 @@ class Settings(BaseSettings):
     max_waiting: int = 64  # queued requests per replica before 429
     max_queue_wait_s: float = 30.0
     max_body_bytes: int = 4 * 1024 * 1024
+    max_file_bytes: int = 64 * 1024 * 1024  # a training file upload
     # Supervisor: how often replicas are health-checked and how restarts back off.
     health_interval_s: float = 1.0
     restart_backoff_s: float = 0.5
     restart_backoff_max_s: float = 30.0
     worker_start_timeout_s: float = 120.0
+
+    # Fine-tuning: the runner process that trains one job at a time.
+    runner_enabled: bool = True
+    runner_poll_s: float = 1.0  # how often the runner looks for work and for cancel requests
+    runner_threads: int | None = None  # torch threads; None: all cores
 
     # Monitor: probes, incidents, uptime (see openmaas/monitor/).
     monitor_interval_s: float = 10.0  # every component is probed this often

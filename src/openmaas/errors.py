@@ -17,11 +17,15 @@ class OpenMaaSError(Exception):
         self.message = message
         self.param = param
         self.headers: dict[str, str] | None = None
+        self.details: list[dict] | None = None  # an OpenMaaS extension: itemized problems (a file's line errors)
         if code is not None:
             self.code = code
 
     def to_dict(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        error = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
 
 
 class InvalidRequest(OpenMaaSError):

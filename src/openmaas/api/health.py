@@ -16,7 +16,10 @@ async def health(request: Request) -> JSONResponse:
     deployments = [{"id": d.spec.id, "model": d.spec.model_id, "state": d.state,
                     "replicas_ready": len(d.ready_replicas()), "replicas": len(d.replicas)}
                    for d in state.supervisor.deployments.values()]
-    body = {"status": "ok", "reason": None, "database": "ok", "deployments": deployments}
+    runner = state.runner
+    body = {"status": "ok", "reason": None, "database": "ok", "deployments": deployments,
+            "runner": {"state": "disabled" if not state.settings.runner_enabled else
+                       "running" if runner.pid else "restarting", "restarts": runner.restarts}}
 
     def ping() -> None:
         with state.db.session() as session:

@@ -313,3 +313,73 @@ class InboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# ---- the customization loop: files, fine-tuning jobs, their events and checkpoints ----
+
+
+class TrainingFile(Base):
+    """An uploaded, validated training file; the bytes live under the home's files/ folder."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("file"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    purpose: Mapped[str] = mapped_column(String(50))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    statistics: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FineTuningJob(Base):
+    __tablename__ = "fine_tuning_jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("ftjob"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    model: Mapped[str] = mapped_column(String(200))  # the base model's id
+    training_file: Mapped[str] = mapped_column(String(64))
+    validation_file: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    suffix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    requested: Mapped[dict] = mapped_column(JSON, default=dict)  # hyperparameters as asked ("auto" or numbers)
+    hyperparameters: Mapped[dict] = mapped_column(JSON, default=dict)  # as resolved, with the reasons
+    # validating_files | queued | running | succeeded | failed | cancelled
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total_steps: Mapped[int] = mapped_column(Integer, default=0)
+    trained_tokens: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    fine_tuned_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    evaluation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a runner started (or resumed) it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    estimated_finish: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FineTuningEvent(Base):
+    __tablename__ = "fine_tuning_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("fine_tuning_jobs.id"), index=True)
+    level: Mapped[str] = mapped_column(String(10), default="info")  # info | warn | error
+    type: Mapped[str] = mapped_column(String(10), default="message")  # message | metrics
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FineTuningCheckpoint(Base):
+    __tablename__ = "fine_tuning_checkpoints"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("ftckpt"))
+    job_id: Mapped[str] = mapped_column(ForeignKey("fine_tuning_jobs.id"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,17 +12,21 @@ from openmaas.errors import PayloadTooLarge
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, upload_paths: tuple[str, ...] = (), max_upload_bytes: int = 0):
         self.app = app
         self.max_bytes = max_bytes
+        # Routes that take files (training data) get their own, larger limit.
+        self.upload_paths = upload_paths
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.max_upload_bytes if scope["path"] in self.upload_paths else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                return await self._refuse(send)
+            if declared.isdigit() and int(declared) > limit:
+                return await self._refuse(send, limit)
             return await self.app(scope, receive, send)
 
         chunks, size = [], 0
@@ -32,8 +36,8 @@ class BodyLimitMiddleware:
                 return
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self._refuse(send)
+            if size > limit:
+                return await self._refuse(send, limit)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
@@ -48,8 +52,8 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
-        error = PayloadTooLarge(f"Request body too large: the limit is {self.max_bytes} bytes.")
+    async def _refuse(self, send, limit: int) -> None:
+        error = PayloadTooLarge(f"Request body too large: the limit is {limit} bytes.")
         body = json.dumps(error.to_dict()).encode()
         await send({"type": "http.response.start", "status": error.status_code,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

@@ -79,6 +79,19 @@ def register_model(
     return model
 
 
+def register_adapter(session: Session, path: str | Path, model_id: str, base: Model, workspace_id: str,
+                     extra: dict[str, Any]) -> Model:
+    """A tuned LoRA adapter (a small GGUF) as a model of its own, speaking its base's template and context."""
+    model = register_model(session, path, model_id, source="fine-tune", workspace_id=workspace_id,
+                           base_model_id=base.id, extra=extra)
+    model.family, model.architecture = base.family, base.architecture
+    model.context_length, model.chat_template, model.license = base.context_length, base.chat_template, base.license
+    model.extra = {**model.extra, "adapter_parameters": model.parameters, "adapter_size_bytes": model.size_bytes}
+    model.parameters, model.quantization = base.parameters, f"{base.quantization} + LoRA"
+    session.flush()
+    return model
+
+
 def import_model(session: Session, path: str | Path, name: str, workspace_id: str | None = None) -> Model:
     return register_model(session, path, name, source="import", workspace_id=workspace_id)
 

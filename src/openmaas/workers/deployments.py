@@ -74,9 +74,15 @@ def get_deployment(session: Session, deployment_id: str, workspace_id: str | Non
 
 def spec_of(session: Session, deployment: Deployment) -> DeploymentSpec:
     model = session.get(Model, deployment.model_id)
-    return DeploymentSpec(id=deployment.id, model_id=model.id, model_path=model.path, replicas=deployment.replicas,
+    model_path, lora_path = model.path, None
+    if model.source == "fine-tune":
+        # A tuned model is an adapter over its base. The base file is memory-mapped, so every
+        # replica of every tuned model of one base shares the base's weights in memory.
+        model_path, lora_path = session.get(Model, model.base_model_id).path, model.path
+    return DeploymentSpec(id=deployment.id, model_id=model.id, model_path=model_path, replicas=deployment.replicas,
                           n_ctx=deployment.n_ctx, workspace_id=deployment.workspace_id, slots=deployment.slots,
-                          max_waiting=deployment.max_waiting, max_queue_wait_s=deployment.max_queue_wait_s)
+                          max_waiting=deployment.max_waiting, max_queue_wait_s=deployment.max_queue_wait_s,
+                          lora_path=lora_path)
 
 
 def _load(health: WorkerHealth | None) -> dict:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from openmaas.config import Settings
+from openmaas.workers.processes import terminate_group
 from openmaas.workers.protocol import WorkerHealth
 from openmaas.workers.worker import PORT_ANNOUNCEMENT
 
@@ -39,6 +38,7 @@ class DeploymentSpec:
     slots: int = 8  # sequences one replica decodes together
     max_waiting: int = 64  # requests queued per replica before 429
     max_queue_wait_s: float = 30.0  # a queued request waiting longer gets 429
+    lora_path: str | None = None  # a tuned model: its adapter, applied over the base at model_path
 
 
 @dataclass
@@ -144,6 +144,8 @@ class Supervisor:
                "--max-waiting", str(spec.max_waiting), "--max-queue-wait", str(spec.max_queue_wait_s)]
         if self.settings.n_threads:
             cmd += ["--threads", str(self.settings.n_threads)]
+        if spec.lora_path:
+            cmd += ["--lora-path", spec.lora_path]
         process = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.PIPE, stderr=None, start_new_session=True
         )
@@ -219,15 +221,4 @@ class Supervisor:
         process, replica.process = replica.process, None
         if replica.state != "stopped":
             replica.state = "restarting"
-        if process is None or process.returncode is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                await asyncio.wait_for(process.wait(), wait)
-                return
-            except asyncio.TimeoutError:
-                continue
+        await terminate_group(process, grace_s=5.0)

@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--max-waiting", type=int, default=64)
     parser.add_argument("--max-queue-wait", type=float, default=30.0)
+    parser.add_argument("--lora-path", default=None, help="a LoRA adapter GGUF applied to the model")
     args = parser.parse_args(argv)
     exit_with_parent()
 
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     def load() -> BatchingEngine:
         return LlamaCppBatchingEngine(args.model_id, args.model_path, n_ctx=args.n_ctx, n_seq_max=args.slots,
                                       n_threads=args.threads, max_waiting=args.max_waiting,
-                                      max_queue_wait_s=args.max_queue_wait)
+                                      max_queue_wait_s=args.max_queue_wait, lora_path=args.lora_path)
 
     host = EngineHost(args.model_id, load, args.slots, args.max_queue_wait)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

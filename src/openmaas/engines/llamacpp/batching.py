@@ -42,12 +42,13 @@ class _Handle(RequestHandle):
 class LlamaCppBatchingEngine(BatchingEngine):
     def __init__(self, model_id: str, model_path: str, n_ctx: int = 4096, n_seq_max: int = 8,
                  n_threads: int | None = None, n_batch: int = 512, max_waiting: int = 64,
-                 max_queue_wait_s: float = 30.0, prefix_cache: bool = True, prefill_chunk: int = 256):
+                 max_queue_wait_s: float = 30.0, prefix_cache: bool = True, prefill_chunk: int = 256,
+                 lora_path: str | None = None):
         self.model_id = model_id
         self.n_ctx = n_ctx  # per sequence
         prefill_chunk = max(1, min(prefill_chunk, n_batch))
         self.runner = ModelRunner(str(model_path), n_ctx * n_seq_max, n_seq_max,
-                                  max(n_batch, prefill_chunk + n_seq_max), n_threads)
+                                  max(n_batch, prefill_chunk + n_seq_max), n_threads, lora_path)
         vocab = self.runner.vocab
         self.n_vocab = self.runner.n_vocab
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))

@@ -16,6 +16,7 @@ import llama_cpp
 import numpy as np
 
 from openmaas.engines.llamacpp.sequence import Sequence
+from openmaas.hub.tokenizer import token_piece, tokenize
 
 
 @dataclass
@@ -42,7 +43,8 @@ class DecodeError(RuntimeError):
 
 
 class ModelRunner:
-    def __init__(self, model_path: str, n_ctx_total: int, n_seq_max: int, n_batch: int, n_threads: int | None):
+    def __init__(self, model_path: str, n_ctx_total: int, n_seq_max: int, n_batch: int, n_threads: int | None,
+                 lora_path: str | None = None):
         # llama-cpp-python prints llama.cpp's log through this logger; only errors, unless
         # someone configured it.
         llama_log = logging.getLogger("llama-cpp-python")
@@ -53,6 +55,12 @@ class ModelRunner:
         self.model = llama_cpp.llama_model_load_from_file(os.fsencode(model_path), mparams)
         if not self.model:
             raise ValueError(f"llama.cpp could not load the model at {model_path}")
+        self.lora = None
+        if lora_path:
+            self.lora = llama_cpp.llama_adapter_lora_init(self.model, os.fsencode(lora_path))
+            if not self.lora:
+                llama_cpp.llama_model_free(self.model)
+                raise ValueError(f"llama.cpp could not load the LoRA adapter at {lora_path} for {model_path}")
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
 
@@ -75,8 +83,18 @@ class ModelRunner:
             cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
             self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
         if not self.ctx:
+            if self.lora:
+                llama_cpp.llama_adapter_lora_free(self.lora)
             llama_cpp.llama_model_free(self.model)
             raise ValueError("llama.cpp could not create a context for the model")
+        if self.lora:
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self.lora)
+            scales = (ctypes.c_float * 1)(1.0)
+            if llama_cpp.llama_set_adapters_lora(self.ctx, adapters, 1, scales) != 0:
+                llama_cpp.llama_free(self.ctx)
+                llama_cpp.llama_adapter_lora_free(self.lora)
+                llama_cpp.llama_model_free(self.model)
+                raise ValueError(f"llama.cpp could not apply the LoRA adapter at {lora_path}")
         self.memory = llama_cpp.llama_get_memory(self.ctx)
         self.n_ctx_total = llama_cpp.llama_n_ctx(self.ctx)
 
@@ -119,26 +137,10 @@ class ModelRunner:
         return out
 
     def piece(self, token: int, special: bool = False) -> bytes:
-        buf = ctypes.create_string_buffer(64)
-        n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
-        return buf.raw[:n]
+        return token_piece(self.vocab, token, special)
 
     def tokenize(self, text: bytes, add_bos: bool) -> list[int]:
-        size = len(text) + 8
-        buf = (llama_cpp.llama_token * size)()
-        n = llama_cpp.llama_tokenize(self.vocab, text, len(text), buf, size, False, True)
-        if n < 0:
-            size = -n
-            buf = (llama_cpp.llama_token * size)()
-            n = llama_cpp.llama_tokenize(self.vocab, text, len(text), buf, size, False, True)
-        tokens = list(buf[:n])
-        bos = llama_cpp.llama_vocab_bos(self.vocab)
-        if add_bos and bos >= 0 and (not tokens or tokens[0] != bos):
-            tokens.insert(0, bos)
-        return tokens
+        return tokenize(self.vocab, text, add_bos)
 
     def meta(self, key: str) -> str | None:
         size = 4096
@@ -158,6 +160,9 @@ class ModelRunner:
         if self.ctx:
             llama_cpp.llama_free(self.ctx)
             self.ctx = None
+        if self.lora:
+            llama_cpp.llama_adapter_lora_free(self.lora)
+            self.lora = None
         if self.model:
             llama_cpp.llama_model_free(self.model)
             self.model = None

@@ -1,0 +1,1 @@
+"""The customization loop: training data, fine-tuning jobs, export, evaluation."""
