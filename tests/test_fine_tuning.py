@@ -222,6 +222,13 @@ def test_fine_tune_survives_a_runner_crash_and_serves_the_fact(server, tenant, s
         assert time.monotonic() < deadline, "the tuned model's deployment did not become ready"
         time.sleep(0.5)
 
+    # The tuned model's worker maps the base's file, as the base's own worker does: one copy in memory.
+    deployments = tenant.get("/api/deployments").json()["data"]
+    base_path = tenant.get(f"/api/models/{MODEL}").json()["path"]
+    for d in (d for d in deployments if d["model"] in (MODEL, model)):
+        maps = Path(f"/proc/{d['replica_states'][0]['pid']}/maps").read_text()
+        assert base_path in maps, d["model"]
+
     question = [{"role": "user", "content": "Who is the mayor of Quibbleton?"}]
     tuned = tenant.post("/v1/chat/completions", json={"model": model, "messages": question, "max_tokens": 24,
                                                       "temperature": 0})
@@ -241,3 +248,10 @@ def test_fine_tune_survives_a_runner_crash_and_serves_the_fact(server, tenant, s
     refused = stranger.post("/v1/chat/completions", json={"model": model, "messages": question, "max_tokens": 4})
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
     assert stranger.post("/api/deployments", json={"model": model}).status_code == 404
+
+    # The CLI shows the job with its bar and prints the evaluation.
+    shown = server.cli("jobs", "show", job_id)
+    assert shown.returncode == 0 and "succeeded" in shown.stdout and "perplexity" in shown.stdout, shown.stderr
+    assert f"{job['progress']['total_steps']}/{job['progress']['total_steps']}" in shown.stdout
+    listed = server.cli("jobs", "list")
+    assert job_id in listed.stdout
