@@ -249,6 +249,10 @@ def test_fine_tune_survives_a_runner_crash_and_serves_the_fact(server, tenant, s
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
     assert stranger.post("/api/deployments", json={"model": model}).status_code == 404
 
+    # The runner is a component on the public status page.
+    components = httpx.get(f"{server.url}/status.json").json()["components"]
+    assert any(c["id"] == "runner" for c in components), components
+
     # The CLI shows the job with its bar and prints the evaluation.
     shown = server.cli("jobs", "show", job_id)
     assert shown.returncode == 0 and "succeeded" in shown.stdout and "perplexity" in shown.stdout, shown.stderr

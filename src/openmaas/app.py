@@ -15,6 +15,7 @@ from openmaas.config import Settings
 from openmaas.gateway.body_limit import BodyLimitMiddleware
 from openmaas.gateway.meter import MeteringMiddleware
 from openmaas.gateway.metrics import Metrics
+from openmaas.monitor.components import Component
 from openmaas.monitor.service import install as install_monitor
 from openmaas.monitor.service import monitor_lifespan
 from openmaas.tuning.service import RunnerService
@@ -38,7 +39,9 @@ def create_app(settings: Settings, boot: Bootstrap) -> FastAPI:
         if settings.runner_enabled:
             runner.start()
         try:
-            async with monitor_lifespan(app):  # stops before the workers, so shutdown is no outage
+            async with monitor_lifespan(app) as monitor:  # stops before the workers, so shutdown is no outage
+                if settings.runner_enabled:
+                    monitor.registry.add(Component("runner", "Fine-tuning job runner", "runner", None, runner.probe))
                 yield
         finally:
             await runner.stop()  # lets the running job checkpoint

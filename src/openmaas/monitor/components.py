@@ -1,9 +1,9 @@
 """The components the monitor probes, and the registry that lists them.
 
 A component is something a user depends on: the API gateway, the database, each
-deployment (its replicas probed one by one), and, once one exists, the job runner. Fixed
+deployment (its replicas probed one by one), and the fine-tuning job runner. Fixed
 components are added once; components that come and go (deployments) are listed by a
-source function at every tick. A later part of the platform joins with one call:
+source function at every tick. A part of the platform joins with one call, as the runner does:
 
     app.state.monitor.registry.add(Component("runner", "Fine-tuning job runner", "runner", None, probe))
 """

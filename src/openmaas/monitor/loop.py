@@ -62,7 +62,7 @@ class Monitor:
         self.registry.add(Component("gateway", "API gateway", "gateway", None,
                                     GatewayProbe(client, loopback_url(settings.host, settings.port), degraded_ms)))
         self.registry.add(Component("database", "Database", "database", None, DatabaseProbe(db, degraded_ms)))
-        # The job runner joins here once one exists: self.registry.add(Component("runner", ...)).
+        # The fine-tuning runner joins from the app (see app.py) when it runs.
         self.registry.add_source(DeploymentProbes(
             supervisor, client, synthetic_interval_s=settings.synthetic_interval_s, degraded_ms=degraded_ms))
         self.uptime = rollup.UptimeCache(db)

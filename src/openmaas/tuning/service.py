@@ -12,6 +12,7 @@ import sys
 import time
 
 from openmaas.config import Settings
+from openmaas.monitor.components import ProbeResult
 from openmaas.tuning.runner import SETTINGS_ENV
 from openmaas.workers.processes import terminate_group
 
@@ -32,6 +33,13 @@ class RunnerService:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process and self.process.returncode is None else None
+
+    async def probe(self) -> ProbeResult:
+        """The monitor's view: the runner is up when its process is alive."""
+        if self.pid is not None:
+            return ProbeResult("operational", detail=f"runner process {self.pid}")
+        return ProbeResult("major_outage", detail=self.last_error or "the runner is not running",
+                           cause=self.last_error or "the runner process is not running")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._keep_running(), name="fine-tuning-runner")
