@@ -1,7 +1,8 @@
 """The status page, public and per workspace; incidents and maintenance windows by API and by CLI.
 
-The server runs without a model and probes every half second: the gateway and the
-database are its components (deployments on the page are covered by test_monitor).
+The server runs without a model and probes every half second: the gateway, the database
+and the fine-tuning runner are its components (deployments on the page are covered by
+test_monitor).
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def test_the_public_page_needs_no_key_and_shows_components_with_uptime(status_se
     html = httpx.get(f"{server.url}/status", timeout=10)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "All systems operational" in html.text and "API gateway" in html.text and "Database" in html.text
+    assert "Fine-tuning job runner" in html.text
     bars = re.findall(r'<div class="bars"[^>]*>(.*?)</div>', html.text, re.S)
-    assert len(bars) == 2 and all(b.count("<span") == 90 for b in bars)
+    assert len(bars) == 3 and all(b.count("<span") == 90 for b in bars)  # gateway, database, runner
     assert "<script" not in html.text
 
     feed = httpx.get(f"{server.url}/status/feed.atom", timeout=10)

@@ -34,8 +34,10 @@ class RunnerService:
     def pid(self) -> int | None:
         return self.process.pid if self.process and self.process.returncode is None else None
 
-    async def probe(self) -> ProbeResult:
+    async def probe(self) -> ProbeResult | None:
         """The monitor's view: the runner is up when its process is alive."""
+        if self.process is None and not self.restarts:
+            return None  # not started yet: nothing to report
         if self.pid is not None:
             return ProbeResult("operational", detail=f"runner process {self.pid}")
         return ProbeResult("major_outage", detail=self.last_error or "the runner is not running",
