@@ -100,7 +100,20 @@ def test_no_default_model_then_deploy(tmp_path):
             reply = admin.post("/v1/chat/completions", json={
                 "model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3})
             assert reply.status_code == 200 and reply.json()["usage"]["completion_tokens"] > 0
-            stopped = admin.delete(f"/api/deployments/{created.json()['id']}")
+
+            # Scaling adds a replica beside the running one, then removes it again; the first keeps its process.
+            url = f"/api/deployments/{created.json()['id']}"
+            first_pid = admin.get(url).json()["replica_states"][0]["pid"]
+            assert admin.patch(url, json={"replicas": 9}).json()["error"]["param"] == "replicas"
+            assert admin.patch(url, json={"replicas": 2}).json()["replicas"] == 2
+            deadline = time.monotonic() + 120
+            while admin.get(url).json()["replicas_ready"] < 2:
+                assert time.monotonic() < deadline, admin.get(url).json()
+                time.sleep(0.2)
+            scaled = admin.patch(url, json={"replicas": 1}).json()
+            assert scaled["replicas"] == 1 and [r["pid"] for r in scaled["replica_states"]] == [first_pid]
+
+            stopped = admin.delete(url)
             assert stopped.json()["status"] == "stopped"
             assert httpx.get(f"{server.url}/health").status_code == 503
     finally:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from openmaas import __version__
 from openmaas.api import chat, completions, deployments, files, fine_tuning, health, keys, metrics, models, usage
+from openmaas.api.console import install_console
 from openmaas.api.errors import install_error_handlers
 from openmaas.bootstrap import Bootstrap
 from openmaas.config import Settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings, boot: Bootstrap) -> FastAPI:
     for module in (health, models, chat, completions, keys, usage, deployments, metrics, files, fine_tuning):
         app.include_router(module.router)
     install_monitor(app, settings)
+    install_console(app)  # last: the SPA at / without shadowing /v1, /api, /health, /metrics, /status
     app.add_middleware(MeteringMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_paths=("/v1/files",),
                        max_upload_bytes=settings.max_file_bytes + 64 * 1024)  # room for the multipart framing

@@ -1,4 +1,4 @@
-"""/api/deployments: run a model on N worker replicas, list them, stop them."""
+"""/api/deployments: run a model on N worker replicas, list them, scale them, stop them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 from openmaas.db.models import Deployment
 from openmaas.gateway.auth import Caller, require_key
 from openmaas.hub.registry import get_model
+from openmaas.errors import InvalidRequest
 from openmaas.workers.deployments import (
     EngineSettings,
+    check_replicas,
     create_deployment,
     deployment_dict,
     engine_settings,
@@ -67,6 +69,30 @@ def get(deployment_id: str, request: Request, caller: Caller = Depends(require_k
     with request.app.state.db.session() as session:
         deployment = get_deployment(session, deployment_id, caller.scope())
         return deployment_dict(deployment, request.app.state.supervisor.deployments.get(deployment.id))
+
+
+class Scale(BaseModel):
+    replicas: int = Field(strict=True)
+
+
+@router.patch("/api/deployments/{deployment_id}")
+async def scale(deployment_id: str, body: Scale, request: Request, caller: Caller = Depends(require_key)) -> dict:
+    """Change the number of replicas; running replicas keep serving while others start or stop."""
+    def update() -> tuple[Deployment, DeploymentSpec]:
+        with request.app.state.db.session() as session:
+            deployment = get_deployment(session, deployment_id, caller.scope())
+            if deployment.workspace_id is None:
+                caller.require_admin()
+            if deployment.status != "active":
+                raise InvalidRequest("The deployment is stopped; create a new one.", param="deployment_id")
+            check_replicas(body.replicas)
+            deployment.replicas = body.replicas
+            session.flush()
+            return deployment, spec_of(session, deployment)
+
+    deployment, spec = await anyio.to_thread.run_sync(update)
+    running = await request.app.state.supervisor.scale(spec)
+    return deployment_dict(deployment, running)
 
 
 @router.delete("/api/deployments/{deployment_id}")

@@ -36,10 +36,14 @@ def engine_settings(settings: Settings, model: Model, n_ctx: int | None = None, 
     )
 
 
-def create_deployment(session: Session, model: Model, workspace_id: str | None, replicas: int,
-                      engine: EngineSettings) -> Deployment:
+def check_replicas(replicas: int) -> None:
     if not 1 <= replicas <= MAX_REPLICAS:
         raise InvalidRequest(f"replicas must be between 1 and {MAX_REPLICAS}.", param="replicas")
+
+
+def create_deployment(session: Session, model: Model, workspace_id: str | None, replicas: int,
+                      engine: EngineSettings) -> Deployment:
+    check_replicas(replicas)
     if model.context_length and engine.n_ctx > model.context_length:
         raise InvalidRequest(f"n_ctx {engine.n_ctx} is larger than the model's context length "
                              f"{model.context_length}.", param="n_ctx")

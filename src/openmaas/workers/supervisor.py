@@ -96,6 +96,25 @@ class Supervisor:
         self.deployments[spec.id] = running
         return running
 
+    async def scale(self, spec: DeploymentSpec) -> RunningDeployment:
+        """Start or stop replicas to reach `spec.replicas`; the ones that keep running are not touched."""
+        running = self.deployments.get(spec.id)
+        if running is None:
+            return await self.deploy(spec)
+        current = len(running.replicas)
+        for index in range(current, spec.replicas):
+            replica = Replica(spec.id, index)
+            running.replicas.append(replica)
+            running.tasks.append(asyncio.create_task(self._keep_running(spec, replica),
+                                                     name=f"replica-{spec.id}-{index}"))
+        surplus = running.tasks[spec.replicas:]
+        for task in surplus:
+            task.cancel()
+        await asyncio.gather(*surplus, return_exceptions=True)
+        del running.replicas[spec.replicas:], running.tasks[spec.replicas:]
+        running.spec = spec
+        return running
+
     async def undeploy(self, deployment_id: str) -> None:
         running = self.deployments.pop(deployment_id, None)
         if running is None:
