@@ -343,7 +343,10 @@ def test_unknown_model_is_404_when_streaming(admin):
 
 def test_unknown_route_is_404_error_object(admin, anon):
     assert_error(admin.get("/v1/no-such-route"), 404, "invalid_request_error")
-    assert_error(anon.get("/definitely/not/here"), 404, "invalid_request_error")
+    assert_error(anon.get("/api/definitely/not/here"), 404, "invalid_request_error")
+    # Any other path belongs to the console's client-side routes: its page, not an API error.
+    page = anon.get("/definitely/not/here")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert_error(admin.post("/v1/engines/davinci/completions", json={}), 404)
 
 
