@@ -4,7 +4,7 @@ One run on this machine, the same GGUF and thread count everywhere, one thing at
 1. the raw ceiling: B sequences decoded together through llama.cpp's batch API (a subprocess);
 2. OpenMaaS (`python -m openmaas serve`) under a streaming chat workload at each concurrency;
 3. the peer, `python -m llama_cpp.server`, under the same workload (skip with --skip-peer).
-Prints one table and the targets; --write also saves it to bench/RESULTS.md.
+Prints one table and the targets; --write also updates the "Serving" section of bench/RESULTS.md.
 
     .venv/bin/python bench/serving.py [--levels 1,8,16] [--threads N] [--skip-peer] [--write]
 """
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from results import RESULTS, write_section  # bench/results.py, beside this script
 
 MODEL_ID = "smollm2-135m-instruct"
 PEER = "llama-cpp-python server"
 N_CTX = 4096  # the servers' context
-RESULTS = Path(__file__).with_name("RESULTS.md")
 PROMPTS = [
     "Write a short story about a lighthouse keeper who finds a message in a bottle.",
     "Explain how a refrigerator keeps food cold.", "Describe a walk through a busy market in the morning.",
@@ -364,7 +364,7 @@ def main() -> None:
                         help="concurrency levels, and the raw loop's batch sizes (default 1,8,16)")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--skip-peer", action="store_true", help="do not run llama-cpp-python's server")
-    parser.add_argument("--write", action="store_true", help=f"also overwrite {RESULTS}")
+    parser.add_argument("--write", action="store_true", help=f"also update the Serving section of {RESULTS}")
     parser.add_argument("--raw-only", action="store_true", help=argparse.SUPPRESS)  # the ceiling's subprocess
     args = parser.parse_args()
     if args.max_tokens < 2:
@@ -406,8 +406,8 @@ def main() -> None:
                           table(raw, rows), verdicts(raw, rows)])
     print(report)
     if args.write:
-        RESULTS.write_text(f"# Serving benchmark\n\n{report}\n")
-        log(f"wrote {RESULTS}")
+        write_section("Serving", report)
+        log(f"updated the Serving section of {RESULTS}")
 
 
 if __name__ == "__main__":

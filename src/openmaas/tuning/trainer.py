@@ -25,6 +25,7 @@ from trl import SFTConfig, SFTTrainer
 from openmaas.hub.tokenizer import EncodedChat
 from openmaas.tuning.hyperparameters import Hyperparameters, steps_per_epoch
 
+MIN_INTERVAL = 10
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -157,7 +158,9 @@ def train(plan: TrainingPlan, reporter: Reporter, *, poll_s: float = 1.0, thread
         torch.set_num_threads(threads or os.cpu_count() or 1)
     logging.getLogger("transformers").setLevel(logging.ERROR)
     total = plan.total_steps
-    interval = max(1, total // 5)  # five checkpoints and evaluations over the run
+    # A validation and a checkpoint every fifth of the run, but at most every MIN_INTERVAL steps:
+    # on a short run they would cost more than the training they punctuate.
+    interval = max(MIN_INTERVAL, total // 5)
     model = load_base(plan.base_gguf)
     # TRL pads with it; the examples arrive tokenized by llama.cpp's vocabulary, which it mirrors.
     tokenizer = AutoTokenizer.from_pretrained(str(plan.base_gguf.parent), gguf_file=plan.base_gguf.name)
