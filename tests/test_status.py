@@ -32,9 +32,9 @@ def status_server(tmp_path_factory):
             page = httpx.get(f"{server.url}/status.json", timeout=5).json()
         except httpx.HTTPError:
             return False
-        return {c["id"] for c in page["components"]} >= {"gateway", "database"}
+        return {c["id"] for c in page["components"]} >= {"gateway", "database", "runner"}
 
-    wait_for(up, timeout=120, what="the gateway and database on the status page")
+    wait_for(up, timeout=120, what="the gateway, database and runner on the status page")
     yield server
     server.stop()
 
