@@ -78,19 +78,17 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, caller
             ChatCompletionChunkChoice(index=index, delta=delta, finish_reason=finish_reason,
                                       logprobs=chat_logprobs(logprobs))]).model_dump(exclude_none=True)
 
-    async def events() -> AsyncIterator[dict]:
-        for index in range(body.n):
-            yield chunk(index, DeltaMessage(role="assistant", content=""))
+    async def events() -> AsyncIterator[list[dict]]:
+        yield [chunk(index, DeltaMessage(role="assistant", content="")) for index in range(body.n)]
         finished: set[int] = set()
-        async for piece in generation.pieces():
-            yield chunk(piece.index, DeltaMessage(content=piece.text), logprobs=piece.logprobs)
-            for index in generation.finish_reasons.keys() - finished:
+        async for burst in generation.bursts():
+            out = [chunk(p.index, DeltaMessage(content=p.text), logprobs=p.logprobs) for p in burst]
+            for index in sorted(generation.finish_reasons.keys() - finished):
                 finished.add(index)
-                yield chunk(index, DeltaMessage(), generation.finish_reasons[index])
-        for index in sorted(generation.finish_reasons.keys() - finished):
-            yield chunk(index, DeltaMessage(), generation.finish_reasons[index])
+                out.append(chunk(index, DeltaMessage(), generation.finish_reasons[index]))
+            yield out
         if body.include_usage:
-            yield ChatCompletionChunk(id=completion_id, model=body.model, choices=[],
-                                      usage=usage_of(generation)).model_dump(exclude_none=True)
+            yield [ChatCompletionChunk(id=completion_id, model=body.model, choices=[],
+                                       usage=usage_of(generation)).model_dump(exclude_none=True)]
 
     return generation.stream(events)

@@ -61,21 +61,21 @@ async def completions(body: CompletionRequest, request: Request, caller: Caller 
             CompletionChoice(index=index, text=text, finish_reason=finish_reason,
                              logprobs=completion_logprobs(logprobs, offsets[index]))]).model_dump(exclude_none=True)
 
-    async def events() -> AsyncIterator[dict]:
+    async def events() -> AsyncIterator[list[dict]]:
         if echo:
-            for index in range(body.n):
-                yield chunk(index, echo)
+            yield [chunk(index, echo) for index in range(body.n)]
         finished: set[int] = set()
-        async for piece in generation.pieces():
-            yield chunk(piece.index, piece.text, logprobs=piece.logprobs)
-            offsets[piece.index] += len(piece.text)
-            for index in generation.finish_reasons.keys() - finished:
+        async for burst in generation.bursts():
+            out = []
+            for piece in burst:
+                out.append(chunk(piece.index, piece.text, logprobs=piece.logprobs))
+                offsets[piece.index] += len(piece.text)
+            for index in sorted(generation.finish_reasons.keys() - finished):
                 finished.add(index)
-                yield chunk(index, "", generation.finish_reasons[index])
-        for index in sorted(generation.finish_reasons.keys() - finished):
-            yield chunk(index, "", generation.finish_reasons[index])
+                out.append(chunk(index, "", generation.finish_reasons[index]))
+            yield out
         if body.include_usage:
-            yield CompletionChunk(id=completion_id, model=body.model, choices=[],
-                                  usage=usage_of(generation)).model_dump(exclude_none=True)
+            yield [CompletionChunk(id=completion_id, model=body.model, choices=[],
+                                   usage=usage_of(generation)).model_dump(exclude_none=True)]
 
     return generation.stream(events)

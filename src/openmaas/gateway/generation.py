@@ -77,39 +77,46 @@ class Generation:
         start = self._stream.start
         self.meter.prompt_tokens = start.prompt_tokens
         self.cached_tokens = start.cached_tokens
-        self._app.state.metrics.queue.labels(*self._labels).observe(start.queue_ms / 1000)
+        self._metric("queue").observe(start.queue_ms / 1000)
 
-    async def pieces(self) -> AsyncIterator[Piece]:
-        """Text (and logprobs) of every choice as it comes, until each choice is done."""
-        metrics = self._app.state.metrics
-        async for line in self._stream:
-            if line.kind == "delta":
-                now = time.perf_counter()
-                if self.meter.ttft_ms is None:
-                    self.meter.first_token()
-                    metrics.ttft.labels(*self._labels).observe(self.meter.ttft_ms / 1000)
-                elif line.tokens and self.body.n == 1:
-                    metrics.itl.labels(*self._labels).observe(now - self._last_token_at)
-                if line.tokens:
-                    self._last_token_at = now
-                self.meter.completion_tokens += line.tokens
-                if line.text or line.logprobs:
-                    yield Piece(line.index, line.text, line.logprobs)
-            elif line.kind == "done":
-                self.finish_reasons[line.index] = line.finish_reason
-                if len(self.finish_reasons) == self.body.n:
-                    return
-            elif line.kind == "error":
-                raise EngineError(line.message)
+    async def bursts(self) -> AsyncIterator[list[Piece]]:
+        """Text (and logprobs) of every choice as it comes, a read from the worker at a time,
+        until each choice is done; `finish_reasons` holds the choices a burst finished."""
+        ttft, itl = self._metric("ttft"), self._metric("itl")
+        async for lines in self._stream.batches():
+            burst: list[Piece] = []
+            for line in lines:
+                if line.kind == "delta":
+                    now = time.perf_counter()
+                    if self.meter.ttft_ms is None:
+                        self.meter.first_token()
+                        ttft.observe(self.meter.ttft_ms / 1000)
+                    elif line.tokens and self.body.n == 1:
+                        itl.observe(now - self._last_token_at)
+                    if line.tokens:
+                        self._last_token_at = now
+                    self.meter.completion_tokens += line.tokens
+                    if line.text or line.logprobs:
+                        burst.append(Piece(line.index, line.text, line.logprobs))
+                elif line.kind == "done":
+                    self.finish_reasons[line.index] = line.finish_reason
+                elif line.kind == "error":
+                    raise EngineError(line.message)
+            if len(self.finish_reasons) == self.body.n:
+                await self._stream.drain()
+                yield burst
+                return
+            yield burst
         raise EngineError("The model's worker ended the stream without finishing the answer.")
 
     async def choices(self) -> list[Choice]:
         """Every choice whole, recorded before the caller builds its response."""
         choices = [Choice() for _ in range(self.body.n)]
         try:
-            async for piece in self.pieces():
-                choices[piece.index].text += piece.text
-                choices[piece.index].logprobs += piece.logprobs or []
+            async for burst in self.bursts():
+                for piece in burst:
+                    choices[piece.index].text += piece.text
+                    choices[piece.index].logprobs += piece.logprobs or []
         finally:
             await self.aclose()
         for index, choice in enumerate(choices):
@@ -117,25 +124,30 @@ class Generation:
         await self.record(200)
         return choices
 
-    def stream(self, events: Callable[[], AsyncIterator[dict]]) -> StreamingResponse:
-        """Server-sent events from `events()`, ending in [DONE] or an error event."""
+    def stream(self, events: Callable[[], AsyncIterator[list[dict]]]) -> StreamingResponse:
+        """Server-sent events from `events()`, each list of them in one write, ending in
+        [DONE] or an error event."""
         self.meter.deferred = True
 
-        async def body() -> AsyncIterator[str]:
+        async def body() -> AsyncIterator[bytes]:
             try:
-                async for event in events():
-                    yield f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
+                async for batch in events():
+                    if batch:
+                        yield "".join(f"data: {json.dumps(e, separators=(',', ':'))}\n\n" for e in batch).encode()
                 await self.record(200)
-                yield "data: [DONE]\n\n"
+                yield b"data: [DONE]\n\n"
             except OpenMaaSError as exc:
                 await self.record(exc.status_code)
-                yield f"data: {json.dumps(exc.to_dict())}\n\n"
+                yield f"data: {json.dumps(exc.to_dict())}\n\n".encode()
             finally:
                 await self.aclose()
                 await self.record(CLIENT_CLOSED_REQUEST)
 
         return StreamingResponse(body(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    def _metric(self, name: str):
+        return getattr(self._app.state.metrics, name).labels(*self._labels)
 
     async def record(self, status_code: int) -> None:
         """Usage in the database and the request's metrics, once."""

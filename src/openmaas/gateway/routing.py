@@ -7,14 +7,18 @@ the client as a proper HTTP error rather than a broken stream.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 
+import anyio
 import httpx
 
 from openmaas.errors import EngineError, ModelNotReady, OpenMaaSError
 from openmaas.workers.protocol import GenerateRequest, StreamLine
 from openmaas.workers.supervisor import Replica, Supervisor
+
+DRAIN_TIMEOUT_S = 1.0  # a worker ends its stream right after the last "done" line
 
 
 def pick_replica(supervisor: Supervisor, model_id: str, workspace_id: str | None) -> Replica:
@@ -31,23 +35,43 @@ def pick_replica(supervisor: Supervisor, model_id: str, workspace_id: str | None
 
 
 class WorkerStream:
-    """An admitted generation on a worker: its "start" line, then its other lines."""
+    """An admitted generation on a worker: its "start" line, then its other lines in the
+    batches they arrived in (the worker writes whatever its engine produced in one go)."""
 
-    def __init__(self, response: httpx.Response, start: StreamLine, lines: AsyncIterator[str]):
+    def __init__(self, response: httpx.Response, start: StreamLine, batches: AsyncIterator[list[bytes]],
+                 held: list[bytes]):
         self._response = response
-        self._lines = lines
+        self._batches = batches
+        self._held = held  # lines that came in the same read as the start line
         self.start = start
 
-    async def __aiter__(self) -> AsyncIterator[StreamLine]:
+    async def batches(self) -> AsyncIterator[list[StreamLine]]:
         try:
-            async for raw in self._lines:
-                if raw.strip():
-                    yield StreamLine.model_validate_json(raw)
+            if self._held:
+                yield [StreamLine.model_validate_json(raw) for raw in self._held]
+            async for raws in self._batches:
+                yield [StreamLine.model_validate_json(raw) for raw in raws]
         except httpx.HTTPError as exc:
             raise EngineError(f"The model's worker failed mid-generation ({type(exc).__name__}).") from exc
 
+    async def drain(self) -> None:
+        """Read what is left of an answered stream (its end marker), so that the connection
+        goes back to the pool instead of being closed."""
+        with contextlib.suppress(httpx.HTTPError), anyio.move_on_after(DRAIN_TIMEOUT_S):
+            async for _ in self._batches:
+                pass
+
     async def aclose(self) -> None:
         await self._response.aclose()
+
+
+async def line_batches(response: httpx.Response) -> AsyncIterator[list[bytes]]:
+    """The complete lines of an NDJSON stream, as many as each read brought."""
+    pending = b""
+    async for data in response.aiter_raw():
+        *lines, pending = (pending + data).split(b"\n")
+        if lines := [line for line in lines if line.strip()]:
+            yield lines
 
 
 async def open_stream(client: httpx.AsyncClient, replica: Replica, body: GenerateRequest) -> WorkerStream:
@@ -60,11 +84,12 @@ async def open_stream(client: httpx.AsyncClient, replica: Replica, body: Generat
     try:
         if response.status_code != 200:
             raise _worker_error(response, await response.aread())
-        lines = response.aiter_lines()
-        first = StreamLine.model_validate_json(await anext(lines))
-        if first.kind != "start":
-            raise EngineError(f"The model's worker answered unexpectedly: {first.message or first.kind}")
-        return WorkerStream(response, first, lines)
+        batches = line_batches(response)
+        first, *held = await anext(batches)
+        start = StreamLine.model_validate_json(first)
+        if start.kind != "start":
+            raise EngineError(f"The model's worker answered unexpectedly: {start.message or start.kind}")
+        return WorkerStream(response, start, batches, held)
     except (httpx.HTTPError, StopAsyncIteration) as exc:
         await response.aclose()
         raise EngineError(f"The model's worker failed before answering ({type(exc).__name__}).") from exc

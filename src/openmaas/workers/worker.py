@@ -34,6 +34,33 @@ from openmaas.workers.protocol import GenerateRequest, StreamLine, TokenLogprobL
 PORT_ANNOUNCEMENT = "OPENMAAS_WORKER_PORT="
 
 
+class EventRelay:
+    """Engine events into the event loop's queues, waking the loop once per burst.
+
+    The engine hands over a whole step's events from its own thread; one
+    `call_soon_threadsafe` for all of them (instead of one per token) spares the loop a
+    wake-up per stream and the engine thread a GIL hand-over per token.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._pending: list[tuple[asyncio.Queue, EngineEvent]] = []
+
+    def emit(self, queue: asyncio.Queue, event: EngineEvent) -> None:
+        with self._lock:
+            self._pending.append((queue, event))
+            if len(self._pending) > 1:  # a wake-up is already on its way
+                return
+        self._loop.call_soon_threadsafe(self._hand_over)
+
+    def _hand_over(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for queue, event in pending:
+            queue.put_nowait(event)
+
+
 class EngineHost:
     """Loads the engine in the background, then turns requests into engine submissions."""
 
@@ -44,6 +71,7 @@ class EngineHost:
         self.error = ""
         self._load = load
         self._retry_after_s = max(1.0, max_queue_wait_s / 4)
+        self._relay: EventRelay | None = None  # made on the server's event loop
 
     def start_loading(self) -> None:
         def run() -> None:
@@ -100,10 +128,12 @@ class EngineHost:
 
     async def admit(self, request: BatchRequest) -> tuple[StreamLine, asyncio.Queue, RequestHandle]:
         """Submit and wait until the engine gives the request its slots."""
-        loop = asyncio.get_running_loop()
+        if self._relay is None:
+            self._relay = EventRelay(asyncio.get_running_loop())
+        relay = self._relay
         events: asyncio.Queue[EngineEvent] = asyncio.Queue()
         try:
-            handle = self.engine.submit(request, lambda e: loop.call_soon_threadsafe(events.put_nowait, e))
+            handle = self.engine.submit(request, lambda e: relay.emit(events, e))
         except EngineOverloaded as exc:
             raise Overloaded("The model is serving as many requests as it can queue; retry shortly.",
                              retry_after_s=exc.retry_after_s) from None
@@ -122,8 +152,21 @@ class EngineHost:
         return start, events, handle
 
 
+def event_lines(event: EngineEvent) -> list[StreamLine]:
+    """The protocol lines that report one engine event."""
+    if event.kind == "delta":
+        logprobs = None if event.logprobs is None else [
+            TokenLogprobLine(token=lp.token, logprob=lp.logprob, bytes=lp.bytes, top=lp.top) for lp in event.logprobs]
+        return [StreamLine(kind="delta", index=event.index, text=event.text, tokens=event.tokens, logprobs=logprobs)]
+    if event.kind == "finished":
+        held = [StreamLine(kind="delta", index=event.index, text=event.text)] if event.text else []
+        return [*held, StreamLine(kind="done", index=event.index, finish_reason=event.finish_reason)]
+    return [StreamLine(kind="error", message=f"engine failed: {event.message}")]
+
+
 async def stream_lines(start: StreamLine, events: asyncio.Queue, handle: RequestHandle, n: int) -> AsyncIterator[bytes]:
-    """Relay engine events as protocol lines; a client that goes away cancels the request."""
+    """Relay engine events as protocol lines, all that have arrived in one write; a client
+    that goes away cancels the request."""
 
     def encode(line: StreamLine) -> bytes:
         return (line.model_dump_json(exclude_defaults=True) + "\n").encode()
@@ -132,21 +175,14 @@ async def stream_lines(start: StreamLine, events: asyncio.Queue, handle: Request
     try:
         yield encode(start)
         while open_choices:
-            event: EngineEvent = await events.get()
-            if event.kind == "delta":
-                logprobs = None if event.logprobs is None else [
-                    TokenLogprobLine(token=lp.token, logprob=lp.logprob, bytes=lp.bytes, top=lp.top)
-                    for lp in event.logprobs]
-                yield encode(StreamLine(kind="delta", index=event.index, text=event.text, tokens=event.tokens,
-                                        logprobs=logprobs))
-            elif event.kind == "finished":
-                if event.text:
-                    yield encode(StreamLine(kind="delta", index=event.index, text=event.text))
-                yield encode(StreamLine(kind="done", index=event.index, finish_reason=event.finish_reason))
-                open_choices -= 1
-            else:
-                yield encode(StreamLine(kind="error", message=f"engine failed: {event.message}"))
+            arrived: list[EngineEvent] = [await events.get()]
+            while not events.empty():
+                arrived.append(events.get_nowait())
+            lines = [line for event in arrived for line in event_lines(event)]
+            yield b"".join(encode(line) for line in lines)
+            if any(line.kind == "error" for line in lines):
                 return
+            open_choices -= sum(line.kind == "done" for line in lines)
     finally:
         handle.cancel()  # no-op when every choice has finished
 

@@ -3,7 +3,9 @@
 Callers `submit` from any thread; the loop admits requests into free KV slots, runs one
 `llama_decode` per step for every live sequence (plus prompt chunks), samples each
 sequence's next token with its own chain and reports events through the request's
-`emit`. The loop sleeps when idle and survives whatever one request does wrong.
+`emit`, all of a step's events together once the step is over and the lock is released
+(a caller relaying them to another thread then wakes it once per step, not per token).
+The loop sleeps when idle and survives whatever one request does wrong.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class LlamaCppBatchingEngine(BatchingEngine):
             max_waiting=max_waiting, max_queue_wait_s=max_queue_wait_s, prefill_chunk=prefill_chunk,
             prefix_cache=prefix_cache, make_sampler=self._make_sampler,
         )
+        self._outbox: list[tuple[Request, EngineEvent]] = []  # touched by the loop thread only
         self._lock = threading.RLock()  # guards the scheduler; never held across llama_decode
         self._cond = threading.Condition(self._lock)
         self._stopping = False
@@ -78,7 +81,7 @@ class LlamaCppBatchingEngine(BatchingEngine):
         return self._formatter(messages=messages).prompt
 
     def submit(self, request: BatchRequest, emit: Callable[[EngineEvent], None]) -> RequestHandle:
-        req = Request(spec=request, emit=emit)
+        req = Request(spec=request, emit=emit, outbox=self._outbox)
         with self._lock:
             if self._stopping:
                 raise RuntimeError("the engine is closed")
@@ -121,9 +124,11 @@ class LlamaCppBatchingEngine(BatchingEngine):
                 except Exception:  # a bug; keep serving what can be served
                     log.exception("scheduling failed")
                     items = []
-                if not items:  # e.g. only cancelled work was left; look again shortly
+            if not items:  # e.g. only cancelled work was left; look again shortly
+                self._deliver()
+                with self._lock:
                     self._cond.wait(timeout=0.05)
-                    continue
+                continue
             try:
                 self._step(items)
             except Exception as exc:  # noqa: BLE001 - the requests in this step fail, the loop goes on
@@ -131,9 +136,17 @@ class LlamaCppBatchingEngine(BatchingEngine):
                 with self._lock:
                     for request in {id(it.seq.request): it.seq.request for it in items}.values():
                         self.scheduler.fail(request, f"the engine failed: {exc}")
+            self._deliver()
         with self._lock:
             self.scheduler.abort_all("the engine is stopping")
             self.runner.close()
+        self._deliver()
+
+    def _deliver(self) -> None:
+        events = self._outbox[:]
+        self._outbox.clear()
+        for request, event in events:
+            request.deliver(event)
 
     def _step(self, items: list[BatchItem]) -> None:
         rows = self.runner.decode(items)  # the one llama_decode of this step, outside the lock

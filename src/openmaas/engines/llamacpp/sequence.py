@@ -1,9 +1,11 @@
 """A request and the sequences it decodes: what the scheduler moves between its queues.
 
 A `Request` is one `BatchRequest` as submitted: its emit callback, when it arrived and
-whether its caller cancelled it. It owns `n` sibling `Sequence`s (choices 0..n-1), each
-bound to one KV slot (a llama.cpp seq_id) once admitted. Sequence 0 prefills the prompt;
-its siblings wait for it and then share its prompt cells.
+whether its caller cancelled it. Its events wait in the engine's outbox until the step
+that made them is over, so a caller receives a whole step's events at once. It owns `n`
+sibling `Sequence`s (choices 0..n-1), each bound to one KV slot (a llama.cpp seq_id) once
+admitted. Sequence 0 prefills the prompt; its siblings wait for it and then share its
+prompt cells.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class SequenceStatus(Enum):
 class Request:
     spec: BatchRequest
     emit: Callable[[EngineEvent], None]
+    outbox: list[tuple[Request, EngineEvent]]  # the engine's, emptied by `deliver` after each step
     arrived: float = field(default_factory=time.monotonic)
     cancelled: bool = False  # set by the caller's thread; read by the engine's
     failed: bool = False
@@ -44,7 +47,10 @@ class Request:
     id: int = field(default_factory=lambda: next(_request_ids))
 
     def send(self, event: EngineEvent) -> None:
-        """Report an event; a failing callback must not take the engine down."""
+        self.outbox.append((self, event))
+
+    def deliver(self, event: EngineEvent) -> None:
+        """Hand an event to the caller; a failing callback must not take the engine down."""
         try:
             self.emit(event)
         except Exception:  # noqa: BLE001 - the caller's bug, not the engine's
