@@ -1,12 +1,12 @@
 """Serving benchmark: OpenMaaS against the raw llama.cpp batch loop and llama-cpp-python's server.
 
-One run on this machine, the same GGUF and thread count everywhere, one thing at a time:
+One run on this machine, the same GGUF and thread count everywhere, one thing at a time, in rounds:
 1. the raw ceiling: B sequences decoded together through llama.cpp's batch API (a subprocess);
 2. OpenMaaS (`python -m openmaas serve`) under a streaming chat workload at each concurrency;
 3. the peer, `python -m llama_cpp.server`, under the same workload (skip with --skip-peer).
 Prints one table and the targets; --write also updates the "Serving" section of bench/RESULTS.md.
 
-    .venv/bin/python bench/serving.py [--levels 1,8,16] [--threads N] [--skip-peer] [--write]
+    .venv/bin/python bench/serving.py [--levels 1,8,16] [--rounds 3] [--threads N] [--skip-peer] [--write]
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -220,12 +221,18 @@ def running(name: str, cmd: list[str], env: dict, ready_url: str, log_path: Path
 
 
 # --- 3. the workload --------------------------------------------------------------------------
+# Users send one streaming chat request after another, `conc` of them at once. They start
+# staggered, each once the one before has its answer 1/conc of the way, so their requests
+# are spread over a request's lifetime as they are in a steady state: a server meets one
+# new prompt at a time, not `conc` identical ones in the same millisecond (--burst starts
+# every user at once instead). Tokens/s counts the tokens that arrive while all users are
+# in flight, from the last user's first request to the first user's last answer.
 
 @dataclass
 class Outcome:
     ok: bool
-    ttft: float = 0.0
-    gaps: list[float] = field(default_factory=list)
+    start: float = 0.0
+    arrivals: list[float] = field(default_factory=list)  # when each chunk with content came
     tokens: int = 0
     error: str = ""
 
@@ -239,60 +246,136 @@ class Row:
     tok_s: float
     ttft: list[float]
     itl: list[float]
+    rounds: list[float] = field(default_factory=list)  # tok/s of each round, once merged
 
 
-async def one_request(client: httpx.AsyncClient, prompt: str, max_tokens: int) -> Outcome:
+@dataclass
+class Server:
+    host: str
+    port: int
+    key: str
+
+
+async def post_events(server: Server, path: str, body: dict, on_data: Callable[[bytes], None]) -> tuple[int, bytes]:
+    """POST over HTTP/1.1 and pass the payload of every server-sent `data:` line to on_data as it
+    arrives; returns the status and, for a status other than 200, the body. A few lines of asyncio
+    instead of httpx: the load generator shares the 2 cores with the server it measures, and httpx
+    spends several times more CPU per streamed chunk."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        payload = json.dumps(body).encode()
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\nConnection: close\r\n"
+                     f"Authorization: Bearer {server.key}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        status = int(head.split(" ", 2)[1])
+        if status != 200:
+            return status, await reader.read()
+        chunked = "transfer-encoding: chunked" in head
+        pending = b""
+        while True:
+            if chunked:
+                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                data = (await reader.readexactly(size + 2))[:-2] if size else b""
+            else:
+                data = await reader.read(65536)
+            if not data:
+                return status, b""
+            *lines, pending = (pending + data).split(b"\n")
+            for line in lines:
+                if line.startswith(b"data:"):
+                    on_data(line[5:].strip())
+    finally:
+        writer.close()
+
+
+async def one_request(server: Server, prompt: str, max_tokens: int, halfway: tuple[int, asyncio.Event] | None) -> Outcome:
+    """One streamed chat answer; `halfway` = (n, event): set the event once n chunks came (or the request ended)."""
     body = {"model": MODEL_ID, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens,
             "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
-    start, arrivals, usage, done = time.perf_counter(), [], None, False
+    out, state = Outcome(False, time.perf_counter()), {"usage": None, "done": False}
+
+    def on_data(data: bytes) -> None:
+        if data == b"[DONE]":
+            state["done"] = True
+            return
+        chunk = json.loads(data)
+        state["usage"] = chunk.get("usage") or state["usage"]
+        if any((c.get("delta") or {}).get("content") for c in chunk.get("choices") or []):
+            out.arrivals.append(time.perf_counter())
+            if halfway and len(out.arrivals) == halfway[0]:
+                halfway[1].set()
+
     try:
-        async with client.stream("POST", "/v1/chat/completions", json=body) as response:
-            if response.status_code != 200:
-                return Outcome(False, error=f"HTTP {response.status_code}: {(await response.aread())[:200]!r}")
-            async for line in response.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                if (data := line[5:].strip()) == "[DONE]":
-                    done = True
-                    break
-                chunk = json.loads(data)
-                usage = chunk.get("usage") or usage
-                if any((c.get("delta") or {}).get("content") for c in chunk.get("choices") or []):
-                    arrivals.append(time.perf_counter())
-    except (httpx.HTTPError, json.JSONDecodeError) as exc:
-        return Outcome(False, error=repr(exc))
-    if not done or not arrivals:
-        return Outcome(False, error="the stream ended without [DONE] or without content")
-    return Outcome(True, arrivals[0] - start, list(np.diff(arrivals)),
-                   usage["completion_tokens"] if usage else len(arrivals))  # else one token per content chunk
+        status, error = await asyncio.wait_for(post_events(server, "/v1/chat/completions", body, on_data), 600)
+    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+        status, error = 0, repr(exc).encode()
+    finally:
+        if halfway:
+            halfway[1].set()
+    if status != 200:
+        out.error = f"HTTP {status}: {error[:200]!r}"
+    elif not state["done"] or not out.arrivals:
+        out.error = "the stream ended without [DONE] or without content"
+    else:
+        out.ok = True
+        usage = state["usage"]
+        out.tokens = usage["completion_tokens"] if usage else len(out.arrivals)  # else one token per chunk
+    return out
 
 
-async def run_level(base_url: str, key: str, system: str, conc: int, n: int, max_tokens: int) -> Row:
-    """n requests, `conc` in flight at a time; tokens/s is every generated token over the level's wall time."""
-    pending, outcomes = list(range(n)), []
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, trust_env=False,
-                                 timeout=httpx.Timeout(600, connect=10),
-                                 limits=httpx.Limits(max_connections=conc)) as client:
-        async def user() -> None:
-            while pending:
-                i = pending.pop(0)
-                outcomes.append(await one_request(client, PROMPTS[i % len(PROMPTS)], max_tokens))
+def tokens_between(outcomes: list[Outcome], start: float, end: float) -> float:
+    """Tokens that arrived in [start, end]: each request's chunks there, times its tokens per chunk."""
+    return sum(o.tokens / len(o.arrivals) * sum(start <= t <= end for t in o.arrivals) for o in outcomes if o.ok)
 
-        start = time.perf_counter()
-        await asyncio.gather(*(user() for _ in range(conc)))
-        wall = time.perf_counter() - start
+
+async def run_level(server: Server, system: str, conc: int, per_user: int, max_tokens: int, burst: bool) -> Row:
+    outcomes: list[Outcome] = []
+    began = [asyncio.Event() for _ in range(conc)]  # user u's first answer is 1/conc of the way
+    first_sent, last_done = [0.0] * conc, [0.0] * conc
+
+    async def user(u: int) -> None:
+        if u and not burst:
+            await began[u - 1].wait()
+        for r in range(per_user):
+            halfway = (max(1, max_tokens // conc), began[u]) if r == 0 else None
+            outcome = await one_request(server, PROMPTS[(u * per_user + r) % len(PROMPTS)], max_tokens, halfway)
+            first_sent[u] = first_sent[u] or outcome.start
+            outcomes.append(outcome)
+        last_done[u] = time.perf_counter()
+
+    await asyncio.gather(*(user(u) for u in range(conc)))
+    start, end = max(first_sent), min(last_done)
+    if end <= start:  # never all in flight at once: count the whole level
+        start, end = min(first_sent), max(last_done)
     good = [o for o in outcomes if o.ok]
-    row = Row(system, conc, len(good), n, sum(o.tokens for o in good) / wall, [o.ttft for o in good],
-              [g for o in good for g in o.gaps])
+    row = Row(system, conc, len(good), len(outcomes), tokens_between(outcomes, start, end) / (end - start),
+              [o.arrivals[0] - o.start for o in good], [g for o in good for g in np.diff(o.arrivals)])
     errors = [f"; first error: {o.error}" for o in outcomes if not o.ok]
-    log(f"{system} c={conc}: {row.ok}/{n} ok, {row.tok_s:.1f} tok/s" + "".join(errors[:1]))
+    log(f"{system} c={conc}: {row.ok}/{row.total} ok, {row.tok_s:.1f} tok/s" + "".join(errors[:1]))
     return row
 
 
-def measure(system: str, base_url: str, key: str, args: argparse.Namespace) -> list[Row]:
-    asyncio.run(run_level(base_url, key, system, 1, 2, args.max_tokens))  # warm-up, not reported
-    return [asyncio.run(run_level(base_url, key, system, c, args.requests_per_level or max(8, 2 * c), args.max_tokens))
-            for c in args.levels]
+def measure(system: str, server: Server, args: argparse.Namespace) -> list[Row]:
+    return [asyncio.run(run_level(server, system, c, max(args.requests_per_user, -(-16 // c)), args.max_tokens,
+                                  args.burst)) for c in args.levels]
+
+
+def merge(rows: list[Row]) -> Row:
+    """One system and concurrency over every round: the median tok/s, every request's latencies."""
+    return Row(rows[0].system, rows[0].conc, sum(r.ok for r in rows), sum(r.total for r in rows),
+               float(np.median([r.tok_s for r in rows])), [t for r in rows for t in r.ttft],
+               [g for r in rows for g in r.itl], [r.tok_s for r in rows])
+
+
+def merge_raw(rounds: list[list[dict]]) -> list[dict]:
+    """The raw loop per batch size over every round: median rates and prefill, every step."""
+    merged = []
+    for runs in zip(*rounds):
+        merged.append({"batch": runs[0]["batch"], "steps_s": [t for r in runs for t in r["steps_s"]],
+                       **{k: float(np.median([r[k] for r in runs])) for k in ("prefill_s", "decode_tok_s", "e2e_tok_s")},
+                       "rounds": [r["decode_tok_s"] for r in runs]})
+    return merged
 
 
 # --- 4. the report ----------------------------------------------------------------------------
@@ -312,7 +395,8 @@ def table(raw: list[dict], rows: list[Row]) -> str:
         lines.append(f"| {r.system} | {r.conc} | {r.ok}/{r.total} | {r.tok_s:.1f} | {ms(pct(r.ttft, 50))} "
                      f"| {ms(pct(r.ttft, 95))} | {ms(pct(r.itl, 50))} | {ms(pct(r.itl, 95))} |")
     with_prefill = ", ".join(f"{r['e2e_tok_s']:.1f} at B={r['batch']}" for r in raw)
-    lines += ["", "Raw rows: tok/s is the decode phase (B x (max_tokens-1) tokens over the decode steps), TTFT the "
+    lines += ["", "tok/s is the median of the rounds; TTFT and ITL percentiles pool every request of every round. "
+              "Raw rows: tok/s is the decode phase (B x (max_tokens-1) tokens over the decode steps), TTFT the "
               f"batched prefill, ITL the step time. With the prefill included the raw loop makes {with_prefill} tok/s."]
     return "\n".join(lines)
 
@@ -325,10 +409,12 @@ def verdicts(raw: list[dict], rows: list[Row]) -> str:
     for c, target in ((8, 0.80), (1, 0.85)):
         if c in ours and c in ceiling:
             r, cap = ours[c], ceiling[c]
-            met = r.tok_s >= target * cap["decode_tok_s"] and (c != 8 or r.ok == r.total)
-            out.append(f"OpenMaaS at c={c}: {r.tok_s / cap['decode_tok_s']:.0%} of raw ceiling({c}) "
-                       f"({r.tok_s:.1f} vs {cap['decode_tok_s']:.1f} tok/s; {r.tok_s / cap['e2e_tok_s']:.0%} of its "
-                       f"rate with prefill), {r.ok}/{r.total} complete [target >= {target:.0%}"
+            share = float(np.median([ours / raw for ours, raw in zip(r.rounds, cap["rounds"])]))
+            met = share >= target and (c != 8 or r.ok == r.total)
+            each = ", ".join(f"{ours / raw:.0%}" for ours, raw in zip(r.rounds, cap["rounds"]))
+            out.append(f"OpenMaaS at c={c}: {share:.0%} of raw ceiling({c}) (median of the rounds: {each}; "
+                       f"{r.tok_s:.1f} vs {cap['decode_tok_s']:.1f} tok/s; {r.tok_s / cap['e2e_tok_s']:.0%} of the "
+                       f"raw rate with prefill), {r.ok}/{r.total} complete [target >= {target:.0%}"
                        f"{', every request complete' if c == 8 else ''}: {'met' if met else 'NOT met'}]")
     if 8 in ours and (p95 := pct(ours[8].ttft, 95)) is not None:
         out.append(f"OpenMaaS TTFT p95 at c=8: {ms(p95)} ms [target < 250 ms: {'met' if p95 < 0.25 else 'NOT met'}]")
@@ -349,8 +435,11 @@ def machine(args: argparse.Namespace, model_path: str, noise: float) -> str:
         f"- CPU: {cpu}, {os.cpu_count()} cores; llama.cpp threads: {args.threads}; "
         f"CPU used by other processes during the run: {noise:.0%}" + (" (noisy numbers)" if noise > 0.10 else ""),
         f"- model: {MODEL_ID} ({Path(model_path).name}), llama-cpp-python {llama_cpp.__version__}, n_ctx {N_CTX}",
-        f"- workload: streaming chat, max_tokens {args.max_tokens}, temperature 0, {len(PROMPTS)} prompts in turn, "
-        f"{args.requests_per_level or 'max(8, 2 x concurrency)'} requests per level",
+        f"- workload: streaming chat, max_tokens {args.max_tokens}, temperature 0, {len(PROMPTS)} prompts in turn; "
+        f"at concurrency c, c users each send max({args.requests_per_user}, 16/c) requests one after another, "
+        + ("all starting at once" if args.burst else "starting staggered (each once the one before has 1/c of its "
+           "first answer); tok/s counts the tokens that arrive while all c are in flight"),
+        f"- {args.rounds} rounds, each the raw loop then every server in turn",
         f"- command: `python bench/serving.py {' '.join(sys.argv[1:])}`"])
 
 
@@ -359,10 +448,13 @@ def machine(args: argparse.Namespace, model_path: str, noise: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--requests-per-level", type=int, default=None, help="default: max(8, 2 x concurrency)")
+    parser.add_argument("--requests-per-user", type=int, default=4,
+                        help="requests each user sends one after another (at least 16 per level in all)")
+    parser.add_argument("--burst", action="store_true", help="start every user at once instead of staggered")
     parser.add_argument("--levels", default=[1, 8, 16], type=lambda text: [int(c) for c in text.split(",")],
                         help="concurrency levels, and the raw loop's batch sizes (default 1,8,16)")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of raw loop then servers (default 3)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run llama-cpp-python's server")
     parser.add_argument("--write", action="store_true", help=f"also update the Serving section of {RESULTS}")
     parser.add_argument("--raw-only", action="store_true", help=argparse.SUPPRESS)  # the ceiling's subprocess
@@ -381,29 +473,41 @@ def main() -> None:
     time.sleep(2)
     if (busy := others_share(before, start := cpu_seconds())) > 0.10:
         log(f"warning: other processes already use {busy:.0%} of the CPU; every number below will be noisy")
-    log(f"raw ceiling: batch sizes {args.levels}, {args.threads} threads")
-    child = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--raw-only"], stdout=subprocess.PIPE,
-                           check=True, text=True)  # a process of its own: its memory is gone before the servers start
-    raw = json.loads(child.stdout)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMAAS_")}  # never the caller's database
-    rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="openmaas-bench-") as tmp:
+    raw_rounds: list[list[dict]] = []
+    rows: dict[str, list[Row]] = {}
+    with tempfile.TemporaryDirectory(prefix="openmaas-bench-") as tmp, ExitStack() as servers:
+        # Both servers stay up for the whole run; the one not being measured idles (OpenMaaS's
+        # monitor and probes use about 1% of the machine).
         port = free_port()
         cmd = [sys.executable, "-m", "openmaas", "serve", "--host", "127.0.0.1", "--port", str(port), "--home", tmp]
-        with running("OpenMaaS", cmd, {**env, "OPENMAAS_N_THREADS": str(args.threads)},
-                     f"http://127.0.0.1:{port}/health", Path(tmp) / "openmaas.log"):
-            key = (Path(tmp) / "admin.key").read_text().strip()
-            rows += measure("OpenMaaS", f"http://127.0.0.1:{port}", key, args)
+        servers.enter_context(running("OpenMaaS", cmd, {**env, "OPENMAAS_N_THREADS": str(args.threads)},
+                                      f"http://127.0.0.1:{port}/health", Path(tmp) / "openmaas.log"))
+        systems = {"OpenMaaS": Server("127.0.0.1", port, (Path(tmp) / "admin.key").read_text().strip())}
         if not args.skip_peer:
             port = free_port()
             cmd = [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--model_alias", MODEL_ID,
                    "--n_threads", str(args.threads), "--n_threads_batch", str(args.threads), "--n_ctx", str(N_CTX),
                    "--host", "127.0.0.1", "--port", str(port), "--interrupt_requests", "false", "--verbose", "false"]
-            with running(PEER, cmd, env, f"http://127.0.0.1:{port}/v1/models", Path(tmp) / "peer.log"):
-                rows += measure(PEER, f"http://127.0.0.1:{port}", "none", args)
+            servers.enter_context(running(PEER, cmd, env, f"http://127.0.0.1:{port}/v1/models", Path(tmp) / "peer.log"))
+            systems[PEER] = Server("127.0.0.1", port, "none")
+        for system, server in systems.items():
+            asyncio.run(run_level(server, system, 1, 2, args.max_tokens, False))  # warm-up, not reported
+        # This machine's speed drifts by 10-20% over minutes (it shares its host), so each round
+        # measures the raw ceiling and then every server, and the verdicts compare within a round.
+        for r in range(args.rounds):
+            log(f"round {r + 1}/{args.rounds}: raw ceiling at batch sizes {args.levels}, {args.threads} threads")
+            child = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--raw-only"], stdout=subprocess.PIPE,
+                                   check=True, text=True)  # a process of its own, its memory gone afterwards
+            raw_rounds.append(json.loads(child.stdout))
+            for system, server in systems.items():
+                for row in measure(system, server, args):
+                    rows.setdefault(f"{system} {row.conc}", []).append(row)
+    raw = merge_raw(raw_rounds)
+    merged = [merge(group) for group in rows.values()]
 
     report = "\n\n".join([machine(args, model_path, others_share(start, cpu_seconds())),
-                          table(raw, rows), verdicts(raw, rows)])
+                          table(raw, merged), verdicts(raw, merged)])
     print(report)
     if args.write:
         write_section("Serving", report)
