@@ -204,11 +204,14 @@ def test_full_queue_gets_429_with_retry_after_and_a_disconnect_frees_the_slot(ti
             deadline = time.monotonic() + 30
             while replica(client)["waiting"] < 1 and time.monotonic() < deadline:
                 time.sleep(0.05)
+            refusals = metric(client.get("/metrics").text, "openmaas_requests_total", 'status="429"')
             refused = client.post("/v1/chat/completions", json={
                 "model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2})
             assert refused.status_code == 429
             assert int(refused.headers["retry-after"]) >= 1
             assert refused.json()["error"]["type"] == "rate_limit_exceeded"
+            # the refusal is an outcome in the metrics as well
+            assert metric(client.get("/metrics").text, "openmaas_requests_total", 'status="429"') == refusals + 1
             waiting.join()
     finally:
         stop.set()
@@ -227,10 +230,11 @@ def test_full_queue_gets_429_with_retry_after_and_a_disconnect_frees_the_slot(ti
         assert reply.status_code == 200  # the slot was reused at once
 
 
-def metric(text: str, name: str) -> float:
+def metric(text: str, name: str, label: str = "") -> float:
+    """The sum of a metric's samples, only those carrying `label` (like 'status="429"') if given."""
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name) and not line.startswith("#"):
+        if line.startswith(name) and not line.startswith("#") and label in line:
             if re.match(rf"{re.escape(name)}(\{{| )", line):
                 total += float(line.rsplit(" ", 1)[1])
     return total

@@ -73,7 +73,11 @@ class Generation:
         await anyio.to_thread.run_sync(visible)
         replica = pick_replica(self._app.state.supervisor, self.model_id, self.caller.workspace_id)
         self._labels = (self.model_id, replica.deployment_id)
-        self._stream = await open_stream(self._app.state.http, replica, self.body)
+        try:
+            self._stream = await open_stream(self._app.state.http, replica, self.body)
+        except OpenMaaSError as exc:  # refused before any token (queue full, prompt too long): an outcome too
+            self._app.state.metrics.requests.labels(*self._labels, str(exc.status_code)).inc()
+            raise
         start = self._stream.start
         self.meter.prompt_tokens = start.prompt_tokens
         self.cached_tokens = start.cached_tokens
