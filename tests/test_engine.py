@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-from openmaas.engines.base import BatchRequest, BatchSamplingParams, EngineEvent, EngineOverloaded
+from openmaas.engines.base import EngineEvent, EngineOverloaded, EngineRequest, SamplingParams
 from openmaas.engines.llamacpp.batching import LlamaCppBatchingEngine
 from openmaas.hub.builtin import builtin_model_path
 
@@ -79,7 +79,7 @@ def chat(engine, user: str, system: str | None = None) -> list[int]:
 
 def submit(engine, tokens: list[int], n: int = 1, **params) -> Result:
     result = Result(n=n)
-    result.handle = engine.submit(BatchRequest(tokens, BatchSamplingParams(**params), n=n), result)
+    result.handle = engine.submit(EngineRequest(tokens, SamplingParams(**params), n=n), result)
     return result
 
 
@@ -347,7 +347,7 @@ def test_a_long_prompt_does_not_stall_running_streams(engine):
                 order.append(f"{name}:{event.kind}")
             result(event)
 
-        result.handle = engine.submit(BatchRequest(tokens, BatchSamplingParams(**greedy(max_tokens=n_tokens))), emit)
+        result.handle = engine.submit(EngineRequest(tokens, SamplingParams(**greedy(max_tokens=n_tokens))), emit)
         return result
 
     streams = [tracked(f"s{i}", 60, chat(engine, f"Tell me about {s}.")) for i, s in enumerate(SUBJECTS[:4])]

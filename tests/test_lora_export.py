@@ -30,7 +30,7 @@ from peft import LoraConfig, get_peft_model
 from safetensors.numpy import load_file, save_file
 from transformers import AutoModelForCausalLM
 
-from openmaas.engines.base import BatchRequest, BatchSamplingParams, EngineEvent
+from openmaas.engines.base import EngineEvent, EngineRequest, SamplingParams
 from openmaas.engines.llamacpp.batching import LlamaCppBatchingEngine
 from openmaas.engines.llamacpp.runner import ModelRunner
 from openmaas.hub.builtin import builtin_model_path
@@ -174,7 +174,7 @@ def generate(engine: LlamaCppBatchingEngine, prompt: str) -> str:
             done.set()
 
     tokens = engine.tokenize(engine.render_chat([{"role": "user", "content": prompt}]))
-    engine.submit(BatchRequest(tokens, BatchSamplingParams(max_tokens=12, temperature=0.0)), emit)
+    engine.submit(EngineRequest(tokens, SamplingParams(max_tokens=12, temperature=0.0)), emit)
     assert done.wait(60), events
     assert events[-1].kind == "finished", events[-1]
     return "".join(e.text for e in events if e.kind in ("delta", "finished"))

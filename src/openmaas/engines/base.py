@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class BatchSamplingParams:
+class SamplingParams:
     """Everything one request asks of the sampler, per sequence."""
 
     max_tokens: int | None = None  # None: until the context (the sequence's share) is full
@@ -33,9 +33,9 @@ class BatchSamplingParams:
 
 
 @dataclass
-class BatchRequest:
+class EngineRequest:
     prompt_tokens: list[int]
-    params: BatchSamplingParams = field(default_factory=BatchSamplingParams)
+    params: SamplingParams = field(default_factory=SamplingParams)
     n: int = 1  # sibling sequences sharing the prompt's KV cells (choices 0..n-1)
 
 
@@ -92,7 +92,7 @@ class EngineStats:
     cached_prompt_tokens: int
 
 
-class BatchingEngine(ABC):
+class Engine(ABC):
     model_id: str
     n_ctx: int  # the most tokens (prompt + answer) one sequence may hold
     n_vocab: int
@@ -104,7 +104,7 @@ class BatchingEngine(ABC):
     def render_chat(self, messages: list[dict]) -> str: ...
 
     @abstractmethod
-    def submit(self, request: BatchRequest, emit: Callable[[EngineEvent], None]) -> "RequestHandle":
+    def submit(self, request: EngineRequest, emit: Callable[[EngineEvent], None]) -> "RequestHandle":
         """Queue a request; raises EngineOverloaded when the queue is full. Never blocks.
         `emit` is called from the engine thread and must not block."""
 

@@ -21,12 +21,12 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from openmaas.engines.base import (
-    BatchingEngine,
-    BatchRequest,
-    BatchSamplingParams,
+    Engine,
     EngineEvent,
     EngineOverloaded,
+    EngineRequest,
     RequestHandle,
+    SamplingParams,
 )
 from openmaas.errors import ContextLengthExceeded, EngineError, InvalidRequest, ModelNotReady, OpenMaaSError, Overloaded
 from openmaas.workers.protocol import GenerateRequest, StreamLine, TokenLogprobLine, WorkerHealth
@@ -64,10 +64,10 @@ class EventRelay:
 class EngineHost:
     """Loads the engine in the background, then turns requests into engine submissions."""
 
-    def __init__(self, model_id: str, load: Callable[[], BatchingEngine], slots: int, max_queue_wait_s: float):
+    def __init__(self, model_id: str, load: Callable[[], Engine], slots: int, max_queue_wait_s: float):
         self.model_id = model_id
         self.slots = slots
-        self.engine: BatchingEngine | None = None
+        self.engine: Engine | None = None
         self.error = ""
         self._load = load
         self._retry_after_s = max(1.0, max_queue_wait_s / 4)
@@ -92,7 +92,7 @@ class EngineHost:
             return WorkerHealth(status="failed", model=self.model_id, detail=self.error)
         return WorkerHealth(status="loading", model=self.model_id)
 
-    def prepare(self, body: GenerateRequest) -> BatchRequest:
+    def prepare(self, body: GenerateRequest) -> EngineRequest:
         """Tokenize and check the prompt; raises before anything is queued."""
         engine = self.engine
         if body.messages is not None:
@@ -117,16 +117,16 @@ class EngineHost:
         if body.n > self.slots:
             raise InvalidRequest(f"n must be at most {self.slots}, the sequences this deployment decodes together.",
                                  param="n")
-        params = BatchSamplingParams(
+        params = SamplingParams(
             max_tokens=body.max_tokens, temperature=body.temperature, top_p=body.top_p, top_k=body.top_k,
             min_p=body.min_p, stop=tuple(body.stop), seed=body.seed, presence_penalty=body.presence_penalty,
             frequency_penalty=body.frequency_penalty, repetition_penalty=body.repetition_penalty,
             logit_bias=tuple(body.logit_bias.items()), logprobs=body.logprobs, top_logprobs=body.top_logprobs,
             grammar=body.grammar,
         )
-        return BatchRequest(prompt_tokens=tokens, params=params, n=body.n)
+        return EngineRequest(prompt_tokens=tokens, params=params, n=body.n)
 
-    async def admit(self, request: BatchRequest) -> tuple[StreamLine, asyncio.Queue, RequestHandle]:
+    async def admit(self, request: EngineRequest) -> tuple[StreamLine, asyncio.Queue, RequestHandle]:
         """Submit and wait until the engine gives the request its slots."""
         if self._relay is None:
             self._relay = EventRelay(asyncio.get_running_loop())
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from openmaas.engines.llamacpp.batching import LlamaCppBatchingEngine
 
-    def load() -> BatchingEngine:
+    def load() -> Engine:
         return LlamaCppBatchingEngine(args.model_id, args.model_path, n_ctx=args.n_ctx, n_seq_max=args.slots,
                                       n_threads=args.threads, max_waiting=args.max_waiting,
                                       max_queue_wait_s=args.max_queue_wait, lora_path=args.lora_path)

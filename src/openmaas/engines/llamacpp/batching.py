@@ -17,7 +17,7 @@ from collections.abc import Callable
 import llama_cpp
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from openmaas.engines.base import BatchingEngine, BatchRequest, EngineEvent, EngineStats, RequestHandle
+from openmaas.engines.base import Engine, EngineEvent, EngineRequest, EngineStats, RequestHandle
 from openmaas.engines.llamacpp.runner import BatchItem, ModelRunner
 from openmaas.engines.llamacpp.sampling import SequenceSampler, sibling_seed, token_logprob
 from openmaas.engines.llamacpp.scheduler import Scheduler
@@ -41,7 +41,7 @@ class _Handle(RequestHandle):
         self._engine._wake()
 
 
-class LlamaCppBatchingEngine(BatchingEngine):
+class LlamaCppBatchingEngine(Engine):
     def __init__(self, model_id: str, model_path: str, n_ctx: int = 4096, n_seq_max: int = 8,
                  n_threads: int | None = None, n_batch: int = 512, max_waiting: int = 64,
                  max_queue_wait_s: float = 30.0, prefix_cache: bool = True, prefill_chunk: int = 256,
@@ -80,7 +80,7 @@ class LlamaCppBatchingEngine(BatchingEngine):
     def render_chat(self, messages: list[dict]) -> str:
         return self._formatter(messages=messages).prompt
 
-    def submit(self, request: BatchRequest, emit: Callable[[EngineEvent], None]) -> RequestHandle:
+    def submit(self, request: EngineRequest, emit: Callable[[EngineEvent], None]) -> RequestHandle:
         req = Request(spec=request, emit=emit, outbox=self._outbox)
         with self._lock:
             if self._stopping:

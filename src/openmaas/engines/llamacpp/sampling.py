@@ -1,4 +1,4 @@
-"""Per-sequence sampling: a llama.cpp sampler chain built from `BatchSamplingParams`,
+"""Per-sequence sampling: a llama.cpp sampler chain built from `SamplingParams`,
 and log-probabilities read from the raw logits when a request asks for them.
 
 The chain works on the context's logits row (`llama_sampler_sample`), so a token costs
@@ -16,7 +16,7 @@ from collections.abc import Callable
 import llama_cpp
 import numpy as np
 
-from openmaas.engines.base import BatchSamplingParams, TokenLogprob
+from openmaas.engines.base import SamplingParams, TokenLogprob
 
 PENALTY_LAST_N = 64  # repetition, frequency and presence penalties look this far back
 BAN = -100.0  # a logit bias at or below this bans the token outright, as OpenAI documents
@@ -43,7 +43,7 @@ class SequenceSampler:
     milliseconds; checking one costs nothing.
     """
 
-    def __init__(self, vocab, n_vocab: int, params: BatchSamplingParams, seed: int):
+    def __init__(self, vocab, n_vocab: int, params: SamplingParams, seed: int):
         self._n_vocab = n_vocab
         self._grammar = None
         self._chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
@@ -58,7 +58,7 @@ class SequenceSampler:
             raise ValueError("llama.cpp could not create a sampler")
         llama_cpp.llama_sampler_chain_add(self._chain, sampler)
 
-    def _build(self, vocab, n_vocab: int, p: BatchSamplingParams, seed: int) -> None:
+    def _build(self, vocab, n_vocab: int, p: SamplingParams, seed: int) -> None:
         if p.grammar:
             self._grammar = llama_cpp.llama_sampler_init_grammar(vocab, p.grammar.encode("utf-8"), b"root")
             if not self._grammar:

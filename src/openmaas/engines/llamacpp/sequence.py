@@ -1,6 +1,6 @@
 """A request and the sequences it decodes: what the scheduler moves between its queues.
 
-A `Request` is one `BatchRequest` as submitted: its emit callback, when it arrived and
+A `Request` is one `EngineRequest` as submitted: its emit callback, when it arrived and
 whether its caller cancelled it. Its events wait in the engine's outbox until the step
 that made them is over, so a caller receives a whole step's events at once. It owns `n`
 sibling `Sequence`s (choices 0..n-1), each bound to one KV slot (a llama.cpp seq_id) once
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import TYPE_CHECKING, Callable
 
-from openmaas.engines.base import BatchRequest, EngineEvent
+from openmaas.engines.base import EngineEvent, EngineRequest
 from openmaas.engines.llamacpp.detokenizer import TextStream
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class SequenceStatus(Enum):
 
 @dataclass(eq=False)
 class Request:
-    spec: BatchRequest
+    spec: EngineRequest
     emit: Callable[[EngineEvent], None]
     outbox: list[tuple[Request, EngineEvent]]  # the engine's, emptied by `deliver` after each step
     arrived: float = field(default_factory=time.monotonic)
