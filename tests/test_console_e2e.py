@@ -298,7 +298,7 @@ def test_keys_create_once_copy_and_revoke(admin_console, console_server):  # noq
     assert httpx.get(console_server.url + "/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     c.context.grant_permissions(["clipboard-read", "clipboard-write"])
     shown.get_by_role("button", name="Copy").click()
-    expect(shown.get_by_role("button", name="Copied")).to_be_visible()
+    expect(shown.get_by_role("button", name="Copied", exact=True)).to_be_visible()
     # The clipboard is read asynchronously: wait until it holds the key rather than reading it once.
     page.wait_for_function("k => navigator.clipboard.readText().then(t => t === k)", arg=key, timeout=10_000)
     c.shot("10-keys-created")
