@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from results import RESULTS, write_section  # bench/results.py, beside this script
+from results import RESULTS, publish, run  # bench/results.py, beside this script
 
 MODEL_ID = "smollm2-135m-instruct"
 PEER = "llama-cpp-python server"
@@ -508,15 +508,8 @@ def main() -> None:
 
     report = "\n\n".join([machine(args, model_path, others_share(start, cpu_seconds())),
                           table(raw, merged), verdicts(raw, merged)])
-    print(report)
-    if args.write:
-        write_section("Serving", report)
-        log(f"updated the Serving section of {RESULTS}")
+    publish("Serving", report, args.write)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:  # every server is stopped by then
-        log("interrupted")
-        sys.exit(130)
+    run(main)

@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from openmaas.tuning.hyperparameters import BASE_LEARNING_RATE
-from results import RESULTS, write_section  # bench/results.py, beside this script
+from results import RESULTS, publish, run  # bench/results.py, beside this script
 from serving import cpu_seconds, free_port, log, others_share, running  # the serving benchmark's helpers
 
 MODEL_ID = "smollm2-135m-instruct"
@@ -460,15 +460,8 @@ def main() -> None:
     rows_table, best = table(runs, args.examples)
     report = "\n\n".join(p for p in [machine(args, gguf, others_share(start, cpu_seconds()), spec), rows_table,
                                       verdict(best), NOTES] if p)
-    print(report)
-    if args.write:
-        write_section("Training", report)
-        log(f"updated the Training section of {RESULTS}")
+    publish("Training", report, args.write)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:  # every server is stopped by then
-        log("interrupted")
-        sys.exit(130)
+    run(main)
