@@ -124,10 +124,13 @@ class LlamaCppBatchingEngine(Engine):
                 except Exception:  # a bug; keep serving what can be served
                     log.exception("scheduling failed")
                     items = []
-            if not items:  # e.g. only cancelled work was left; look again shortly
-                self._deliver()
-                with self._lock:
+                # Work left but nothing to run only follows such a bug: look again shortly rather
+                # than spin. (Waiting here, under the lock schedule() ran under, cannot miss a
+                # submit's notify; after a normal empty schedule the loop waits above instead.)
+                if not items and self.scheduler.has_work():
                     self._cond.wait(timeout=0.05)
+            if not items:  # the finished and cancelled left; report what they sent
+                self._deliver()
                 continue
             try:
                 self._step(items)
