@@ -3,10 +3,12 @@
 One run on this machine, the same GGUF and thread count everywhere, one thing at a time, in rounds:
 1. the raw ceiling: B sequences decoded together through llama.cpp's batch API (a subprocess);
 2. OpenMaaS (`python -m openmaas serve`) under a streaming chat workload at each concurrency;
-3. the peer, `python -m llama_cpp.server`, under the same workload (skip with --skip-peer).
+3. the peer, `python -m llama_cpp.server`, under the same workload (skip with --skip-peer);
+4. with --references, two servers that show what serving costs without our stack
+   (bench/reference_servers.py): a bare loop with no framework, and our engine in one process.
 Prints one table and the targets; --write also updates the "Serving" section of bench/RESULTS.md.
 
-    .venv/bin/python bench/serving.py [--levels 1,8,16] [--rounds 3] [--threads N] [--skip-peer] [--write]
+    .venv/bin/python bench/serving.py [--levels 1,8,16] [--rounds 3] [--threads N] [--skip-peer] [--references] [--write]
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from results import RESULTS, publish, run  # bench/results.py, beside this scrip
 
 MODEL_ID = "smollm2-135m-instruct"
 PEER = "llama-cpp-python server"
+BARE = "reference: bare loop server"  # one request at a time: measured at concurrency 1 only
+SINGLE = "reference: engine in one process"
 N_CTX = 4096  # the servers' context
 PROMPTS = [
     "Write a short story about a lighthouse keeper who finds a message in a bottle.",
@@ -357,8 +361,9 @@ async def run_level(server: Server, system: str, conc: int, per_user: int, max_t
 
 
 def measure(system: str, server: Server, args: argparse.Namespace) -> list[Row]:
+    levels = [1] if system == BARE and 1 in args.levels else [] if system == BARE else args.levels
     return [asyncio.run(run_level(server, system, c, max(args.requests_per_user, -(-16 // c)), args.max_tokens,
-                                  args.burst)) for c in args.levels]
+                                  args.burst)) for c in levels]
 
 
 def merge(rows: list[Row]) -> Row:
@@ -401,6 +406,12 @@ def table(raw: list[dict], rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def shares(row: Row, ceiling: dict) -> tuple[float, str]:
+    """A server's tok/s against the raw ceiling of the same round: the median, and every round's."""
+    each = [ours / raw for ours, raw in zip(row.rounds, ceiling["rounds"])]
+    return float(np.median(each)), ", ".join(f"{share:.0%}" for share in each)
+
+
 def verdicts(raw: list[dict], rows: list[Row]) -> str:
     ceiling = {r["batch"]: r for r in raw}
     ours = {r.conc: r for r in rows if r.system == "OpenMaaS"}
@@ -409,9 +420,8 @@ def verdicts(raw: list[dict], rows: list[Row]) -> str:
     for c, target in ((8, 0.80), (1, 0.85)):
         if c in ours and c in ceiling:
             r, cap = ours[c], ceiling[c]
-            share = float(np.median([ours / raw for ours, raw in zip(r.rounds, cap["rounds"])]))
+            share, each = shares(r, cap)
             met = share >= target and (c != 8 or r.ok == r.total)
-            each = ", ".join(f"{ours / raw:.0%}" for ours, raw in zip(r.rounds, cap["rounds"]))
             out.append(f"OpenMaaS at c={c}: {share:.0%} of raw ceiling({c}) (median of the rounds: {each}; "
                        f"{r.tok_s:.1f} vs {cap['decode_tok_s']:.1f} tok/s; {r.tok_s / cap['e2e_tok_s']:.0%} of the "
                        f"raw rate with prefill), {r.ok}/{r.total} complete [target >= {target:.0%}"
@@ -420,6 +430,10 @@ def verdicts(raw: list[dict], rows: list[Row]) -> str:
         out.append(f"OpenMaaS TTFT p95 at c=8: {ms(p95)} ms [target < 250 ms: {'met' if p95 < 0.25 else 'NOT met'}]")
     for c in sorted(set(ours) & set(peer)):
         out.append(f"OpenMaaS / {PEER} at c={c}: {ours[c].tok_s / max(peer[c].tok_s, 1e-9):.2f}x tok/s")
+    for r in rows:
+        if r.system in (BARE, SINGLE) and r.conc in ceiling:
+            share, each = shares(r, ceiling[r.conc])
+            out.append(f"{r.system} at c={r.conc}: {share:.0%} of raw ceiling({r.conc}) (rounds: {each})")
     return "\n".join(out)
 
 
@@ -440,6 +454,10 @@ def machine(args: argparse.Namespace, model_path: str, noise: float) -> str:
         + ("all starting at once" if args.burst else "starting staggered (each once the one before has 1/c of its "
            "first answer); tok/s counts the tokens that arrive while all c are in flight"),
         f"- {args.rounds} rounds, each the raw loop then every server in turn",
+        *([f"- references (bench/reference_servers.py): \"{BARE}\" has no framework and answers one request at a "
+           f"time, its decoding thread writing each event to the socket (concurrency 1 only); \"{SINGLE}\" is "
+           "OpenMaaS's engine under FastAPI in one process, without the worker hop, keys, metering or database"]
+          if args.references else []),
         f"- command: `python bench/serving.py {' '.join(sys.argv[1:])}`"])
 
 
@@ -456,6 +474,8 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of raw loop then servers (default 3)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run llama-cpp-python's server")
+    parser.add_argument("--references", action="store_true",
+                        help="also run the reference servers of bench/reference_servers.py")
     parser.add_argument("--write", action="store_true", help=f"also update the Serving section of {RESULTS}")
     parser.add_argument("--raw-only", action="store_true", help=argparse.SUPPRESS)  # the ceiling's subprocess
     args = parser.parse_args()
@@ -491,6 +511,14 @@ def main() -> None:
                    "--host", "127.0.0.1", "--port", str(port), "--interrupt_requests", "false", "--verbose", "false"]
             servers.enter_context(running(PEER, cmd, env, f"http://127.0.0.1:{port}/v1/models", Path(tmp) / "peer.log"))
             systems[PEER] = Server("127.0.0.1", port, "none")
+        if args.references:
+            for system, kind in ((BARE, "bare"), (SINGLE, "single")):
+                port = free_port()
+                cmd = [sys.executable, str(Path(__file__).with_name("reference_servers.py")), kind, "--port", str(port),
+                       "--threads", str(args.threads), "--model", model_path]
+                servers.enter_context(running(system, cmd, env, f"http://127.0.0.1:{port}/health",
+                                              Path(tmp) / f"{kind}.log"))
+                systems[system] = Server("127.0.0.1", port, "none")
         for system, server in systems.items():
             asyncio.run(run_level(server, system, 1, 2, args.max_tokens, False))  # warm-up, not reported
         # This machine's speed drifts by 10-20% over minutes (it shares its host), so each round
