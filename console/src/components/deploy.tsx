@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { Link } from "react-router";
 import type { ApiError, Deployment } from "../api";
+import { useAction } from "../lib/useLoad";
 import { useApi } from "../session";
 import { Badge, ErrorNote, ProgressBar } from "./ui";
 
@@ -35,24 +36,13 @@ export function DeploymentProgress({ deployment }: { deployment: Deployment }) {
 /** A one-click deploy button that then shows the deployment starting. */
 export function DeployButton({ model, label = "Deploy" }: { model: string; label?: string }) {
   const api = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
   const [created, setCreated] = useState<Deployment | null>(null);
-  async function deploy() {
-    setBusy(true);
-    setError(null);
-    try {
-      setCreated(await api.deploy({ model }));
-    } catch (exc) {
-      setError(exc as ApiError);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const deploy = useAction(async () => setCreated(await api.deploy({ model })));
   return (
     <div className="deploy-button">
-      {!created && <button type="button" onClick={deploy} disabled={busy}>{busy ? "Deploying…" : label}</button>}
-      <ErrorNote error={error} />
+      {!created && <button type="button" onClick={() => deploy.run()} disabled={deploy.busy}>
+        {deploy.busy ? "Deploying…" : label}</button>}
+      <ErrorNote error={deploy.error} />
       {created && <DeploymentProgress deployment={created} />}
     </div>
   );

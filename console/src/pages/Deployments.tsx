@@ -4,7 +4,7 @@ import { Link } from "react-router";
 import type { ApiError, Deployment } from "../api";
 import { load, sample, tokensPerSecond, type LoadSample } from "../lib/load";
 import { when } from "../lib/format";
-import { useLoad } from "../lib/useLoad";
+import { useAction, useLoad } from "../lib/useLoad";
 import { useApi, useSession } from "../session";
 import { DeploymentProgress } from "../components/deploy";
 import { Badge, Empty, ErrorNote, Field, FormError, Loading, PageHeader } from "../components/ui";
@@ -57,11 +57,10 @@ function useRates(list: Deployment[]): Record<string, number | null> {
 function DeploymentCard({ deployment: d, tps, onChanged }: { deployment: Deployment; tps: number | null; onChanged: () => void }) {
   const api = useApi();
   const l = load(d.replica_states);
-  const [error, setError] = useState<ApiError | null>(null);
   const [scaling, setScaling] = useState(false);
-  async function stop() {
-    if (!window.confirm(`Stop deployment ${d.id} (${d.model})? Requests in flight finish first.`)) return;
-    try { await api.stopDeployment(d.id); onChanged(); } catch (exc) { setError(exc as ApiError); }
+  const stop = useAction(async () => { await api.stopDeployment(d.id); onChanged(); });
+  function confirmStop() {
+    if (window.confirm(`Stop deployment ${d.id} (${d.model})? Requests in flight finish first.`)) void stop.run();
   }
   return (
     <article className="card deployment" data-testid="deployment" aria-label={`Deployment ${d.id}`}>
@@ -72,9 +71,9 @@ function DeploymentCard({ deployment: d, tps, onChanged }: { deployment: Deploym
         <span className="muted">{d.workspace_id ? `workspace ${d.workspace_id}` : "platform"}</span>
         <span className="spacer" />
         <button type="button" className="secondary" onClick={() => setScaling((v) => !v)}>Scale</button>
-        <button type="button" className="danger" onClick={stop}>Stop</button>
+        <button type="button" className="danger" onClick={confirmStop} disabled={stop.busy}>Stop</button>
       </header>
-      <ErrorNote error={error} />
+      <ErrorNote error={stop.error} />
       <dl className="facts load">
         <div><dt>Replicas ready</dt><dd>{d.replicas_ready} / {d.replicas}</dd></div>
         <div><dt>Engine</dt><dd>{d.engine}</dd></div>
@@ -140,24 +139,16 @@ function NewDeployment({ onCreated }: { onCreated: () => void }) {
   const models = useLoad(() => api.models(), [api]);
   const workspaces = useLoad(() => (identity.isAdmin ? api.workspaces() : Promise.resolve(null)), [api]);
   const [form, setForm] = useState({ model: "", replicas: "1", n_ctx: "", workspace_id: "" });
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Deployment | null>(null);
   const model = form.model || models.data?.data[0]?.id || "";
-  async function submit(event: FormEvent) {
+  const { run, busy, error } = useAction(async () => {
+    setCreated(await api.deploy({ model, replicas: Number(form.replicas),
+      ...(form.n_ctx ? { n_ctx: Number(form.n_ctx) } : {}), ...(form.workspace_id ? { workspace_id: form.workspace_id } : {}) }));
+    onCreated();
+  });
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const d = await api.deploy({ model, replicas: Number(form.replicas),
-        ...(form.n_ctx ? { n_ctx: Number(form.n_ctx) } : {}), ...(form.workspace_id ? { workspace_id: form.workspace_id } : {}) });
-      setCreated(d);
-      onCreated();
-    } catch (exc) {
-      setError(exc as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    void run();
   }
   return (
     <form className="card" onSubmit={submit} aria-label="New deployment">

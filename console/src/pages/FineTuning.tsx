@@ -1,10 +1,10 @@
 // Fine-tuning: start a job from a training file and a base model; the list of jobs.
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import type { ApiError, Job } from "../api";
+import type { Job } from "../api";
 import { hyperparameters, isActive } from "../lib/jobs";
 import { when } from "../lib/format";
-import { useLoad } from "../lib/useLoad";
+import { useAction, useLoad } from "../lib/useLoad";
 import { useApi } from "../session";
 import { Badge, Empty, ErrorNote, Field, FormError, Loading, PageHeader } from "../components/ui";
 
@@ -69,9 +69,6 @@ function NewJob() {
   const [mode, setMode] = useState<"auto" | "explicit">("auto");
   const [hyper, setHyper] = useState<Record<string, string>>({ n_epochs: "auto", batch_size: "auto",
     learning_rate_multiplier: "auto", lora_rank: "", lora_alpha: "" });
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-
   const fileList = (files.data?.data ?? []).filter((f) => f.purpose === "fine-tune");
   // A tuned model is an adapter over its base: a new job tunes the base.
   const baseModels = (models.data?.data ?? []).filter((m) => m.source !== "fine-tune");
@@ -82,23 +79,18 @@ function NewJob() {
     if (!form.training_file && fileList.length) setForm((f) => ({ ...f, training_file: fileList[0].id }));
   }, [fileList, form.training_file]);
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
+  const { run, busy, error } = useAction(async () => {
     const body: Record<string, unknown> = { model: form.model, training_file: form.training_file };
     if (form.validation_file) body.validation_file = form.validation_file;
     if (form.suffix.trim()) body.suffix = form.suffix.trim();
     if (form.seed.trim()) body.seed = Number(form.seed);
     if (mode === "explicit") body.hyperparameters = hyperparameters(hyper);
-    try {
-      const job = await api.createJob(body);
-      navigate(`/fine-tuning/${job.id}`);
-    } catch (exc) {
-      setError(exc as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    const job = await api.createJob(body);
+    navigate(`/fine-tuning/${job.id}`);
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    void run();
   }
 
   const fields = ["model", "training_file", "validation_file", "suffix", "seed",

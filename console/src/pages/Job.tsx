@@ -4,7 +4,7 @@ import { Link, useParams } from "react-router";
 import { ApiError, type Api, type Evaluation, type Job } from "../api";
 import { isActive, latestMetrics, lossCurve, mergeEvents, type JobEvent } from "../lib/jobs";
 import { count, duration, when } from "../lib/format";
-import { useLoad } from "../lib/useLoad";
+import { useAction, useLoad } from "../lib/useLoad";
 import { useApi } from "../session";
 import { LossChart } from "../components/charts";
 import { DeployButton } from "../components/deploy";
@@ -131,16 +131,13 @@ function JobProgress({ job, eta, tps }: { job: Job; eta: number | null; tps: num
 
 function CancelButton({ job, onCancelled }: { job: Job; onCancelled: () => void }) {
   const api = useApi();
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const cancel = useAction(async () => { await api.cancelJob(job.id); onCancelled(); });
   return (
     <span>
-      <button type="button" className="danger" disabled={busy} onClick={async () => {
-        if (!window.confirm(`Cancel job ${job.id}? The work done so far is kept as checkpoints.`)) return;
-        setBusy(true);
-        try { await api.cancelJob(job.id); onCancelled(); } catch (exc) { setError(exc as ApiError); } finally { setBusy(false); }
-      }}>{busy ? "Cancelling…" : "Cancel job"}</button>
-      <ErrorNote error={error} />
+      <button type="button" className="danger" disabled={cancel.busy} onClick={() => {
+        if (window.confirm(`Cancel job ${job.id}? The work done so far is kept as checkpoints.`)) void cancel.run();
+      }}>{cancel.busy ? "Cancelling…" : "Cancel job"}</button>
+      <ErrorNote error={cancel.error} />
     </span>
   );
 }

@@ -1,8 +1,8 @@
 // API keys: create (the key is shown once, with a copy button), list with prefix and last use, revoke.
 import { useState, type FormEvent } from "react";
-import type { ApiError, Key } from "../api";
+import type { Key } from "../api";
 import { ago, when } from "../lib/format";
-import { useLoad } from "../lib/useLoad";
+import { useAction, useLoad } from "../lib/useLoad";
 import { useSession } from "../session";
 import { Badge, CopyButton, Empty, ErrorNote, Field, FormError, Loading, PageHeader } from "../components/ui";
 
@@ -53,39 +53,32 @@ export default function Keys() {
 
 function RevokeButton({ k, isSelf, onRevoked }: { k: Key; isSelf: boolean; onRevoked: () => void }) {
   const { api, logout } = useSession();
-  const [error, setError] = useState<ApiError | null>(null);
-  async function revoke() {
+  const revoke = useAction(async () => {
+    await api.revokeKey(k.id);
+    if (isSelf) logout(); else onRevoked();
+  });
+  function confirmRevoke() {
     const warning = isSelf ? " This is the key this console is logged in with: you will be logged out." : "";
-    if (!window.confirm(`Revoke key ${k.prefix}… (${k.name || "unnamed"})? Clients using it stop working at once.${warning}`)) return;
-    try {
-      await api.revokeKey(k.id);
-      if (isSelf) logout(); else onRevoked();
-    } catch (exc) {
-      setError(exc as ApiError);
+    if (window.confirm(`Revoke key ${k.prefix}… (${k.name || "unnamed"})? Clients using it stop working at once.${warning}`)) {
+      void revoke.run();
     }
   }
-  return <><button type="button" className="danger small" onClick={revoke}>Revoke</button><ErrorNote error={error} /></>;
+  return <><button type="button" className="danger small" onClick={confirmRevoke} disabled={revoke.busy}>Revoke</button>
+    <ErrorNote error={revoke.error} /></>;
 }
 
 function NewKey({ onCreated }: { onCreated: (k: Key) => void }) {
   const { api, identity } = useSession();
   const workspaces = useLoad(() => api.workspaces(), [api]);
   const [form, setForm] = useState({ name: "", workspace_id: "", admin: false });
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(event: FormEvent) {
+  const { run, busy, error } = useAction(async () => {
+    onCreated(await api.createKey({ name: form.name, ...(form.workspace_id ? { workspace_id: form.workspace_id } : {}),
+      ...(form.admin ? { admin: true } : {}) }));
+    setForm({ ...form, name: "" });
+  });
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onCreated(await api.createKey({ name: form.name, ...(form.workspace_id ? { workspace_id: form.workspace_id } : {}),
-        ...(form.admin ? { admin: true } : {}) }));
-      setForm({ ...form, name: "" });
-    } catch (exc) {
-      setError(exc as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    void run();
   }
   return (
     <form className="card form-row" onSubmit={submit} aria-label="New key">

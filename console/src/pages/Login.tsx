@@ -2,25 +2,16 @@
 import { useState, type FormEvent } from "react";
 import { Api, type ApiError, type Identity, identify } from "../api";
 import { ErrorNote } from "../components/ui";
+import { useAction } from "../lib/useLoad";
 
 export default function Login({ onLogin, refused }: { onLogin: (key: string, who: Identity) => void; refused: ApiError | null }) {
   const [key, setKey] = useState("");
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const login = useAction(async (trimmed: string) => onLogin(trimmed, await identify(new Api(trimmed), trimmed)));
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
     const trimmed = key.trim();
-    if (!trimmed) return;
-    setBusy(true);
-    setError(null);
-    try {
-      onLogin(trimmed, await identify(new Api(trimmed), trimmed));
-    } catch (exc) {
-      setError(exc as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    if (trimmed) void login.run(trimmed);
   }
 
   return (
@@ -34,8 +25,8 @@ export default function Login({ onLogin, refused }: { onLogin: (key: string, who
           <input name="api-key" type="password" autoComplete="off" autoFocus value={key}
             onChange={(e) => setKey(e.target.value)} placeholder="om-…" aria-describedby="login-error" />
         </label>
-        <ErrorNote error={error ?? refused} id="login-error" />
-        <button type="submit" disabled={busy || !key.trim()}>{busy ? "Checking…" : "Log in"}</button>
+        <ErrorNote error={login.error ?? refused} id="login-error" />
+        <button type="submit" disabled={login.busy || !key.trim()}>{login.busy ? "Checking…" : "Log in"}</button>
         <p className="hint">The server printed the admin key on its first start and saved it to
           <code>~/.openmaas/admin.key</code>; <code>openmaas keys create</code> makes more.</p>
       </form>

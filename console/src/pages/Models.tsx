@@ -1,9 +1,9 @@
 // The hub: every model this key may use, with its card; an admin imports a GGUF from the server's disk.
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import type { ApiError, ModelCard } from "../api";
+import type { ModelCard } from "../api";
 import { bytes, count, when } from "../lib/format";
-import { useLoad } from "../lib/useLoad";
+import { useAction, useLoad } from "../lib/useLoad";
 import { useApi, useSession } from "../session";
 import { DeployButton } from "../components/deploy";
 import { Badge, Empty, ErrorNote, Field, FormError, Loading, PageHeader } from "../components/ui";
@@ -124,20 +124,13 @@ function ImportForm({ onDone }: { onDone: () => void }) {
   const api = useApi();
   const workspaces = useLoad(() => api.workspaces(), [api]);
   const [form, setForm] = useState({ path: "", name: "", workspace_id: "" });
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(event: FormEvent) {
+  const { run, busy, error } = useAction(async () => {
+    await api.importModel({ path: form.path, name: form.name, workspace_id: form.workspace_id || undefined });
+    onDone();
+  });
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api.importModel({ path: form.path, name: form.name, workspace_id: form.workspace_id || undefined });
-      onDone();
-    } catch (exc) {
-      setError(exc as ApiError);
-    } finally {
-      setBusy(false);
-    }
+    void run();
   }
   return (
     <form className="card form-row" onSubmit={submit} aria-label="Import a model">
