@@ -204,6 +204,24 @@ def replica_pid(client: httpx.Client, deployment_id: str) -> int:
     return client.get(f"/api/deployments/{deployment_id}").json()["replica_states"][0]["pid"]
 
 
+def test_the_first_look_on_the_status_page_covers_the_gateway(tmp_path):
+    """The monitor starts before the API listens; its first look waits for it, so the page never
+    says "operational" with the gateway missing (it would, until the next look, 10 s later)."""
+    server = start_server(tmp_path / "home", "--no-default-model", wait=False)
+
+    def components() -> set[str]:
+        try:
+            return {c["id"] for c in httpx.get(f"{server.url}/status.json", timeout=5).json()["components"]}
+        except (httpx.HTTPError, ValueError):
+            return set()
+
+    try:
+        first = wait_for(components, timeout=120, interval=0.05, what="the first look on the status page")
+        assert {"gateway", "database", "runner"} <= first
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="module")
 def smtp():
     sink = SmtpSink()

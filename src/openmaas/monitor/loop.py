@@ -59,8 +59,8 @@ class Monitor:
         self.status_url = incidents.status_page_url(settings)
         degraded_ms = settings.degraded_latency_ms
         self.registry = ComponentRegistry()
-        self.registry.add(Component("gateway", "API gateway", "gateway", None,
-                                    GatewayProbe(client, loopback_url(settings.host, settings.port), degraded_ms)))
+        self._gateway_probe = GatewayProbe(client, loopback_url(settings.host, settings.port), degraded_ms)
+        self.registry.add(Component("gateway", "API gateway", "gateway", None, self._gateway_probe))
         self.registry.add(Component("database", "Database", "database", None, DatabaseProbe(db, degraded_ms)))
         # The fine-tuning runner joins from the app (see app.py) when it runs.
         self.registry.add_source(DeploymentProbes(
@@ -76,6 +76,7 @@ class Monitor:
         return max(40.0, 2 * self.interval_s)  # above a synthetic completion's timeout and its retry
 
     async def run(self) -> None:
+        await self._until_listening()
         while True:
             started = time.monotonic()
             try:
@@ -83,6 +84,14 @@ class Monitor:
             except Exception:
                 log.exception("monitor tick failed")
             await asyncio.sleep(max(0.05, self.interval_s - (time.monotonic() - started)))
+
+    async def _until_listening(self, limit_s: float = 30.0) -> None:
+        """Wait for the API to take connections before the first look. The monitor starts with the
+        app, before uvicorn binds its socket: a look then would skip the gateway, and the status
+        page would say "operational" without it until the next interval."""
+        deadline = time.monotonic() + limit_s
+        while await self._gateway_probe() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
 
     async def run_rollups(self) -> None:
         lag = timedelta(seconds=max(10.0, 3 * self.interval_s))
