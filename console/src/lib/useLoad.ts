@@ -1,4 +1,5 @@
-// Data from the API for a page: loading, the error in words, reload, and polling while the page is open.
+// A page's calls to the API: useLoad for the data it shows (loading, error, reload, polling while open),
+// useAction for what a button or form starts.
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiError } from "../api";
 
