@@ -361,7 +361,7 @@ async def run_level(server: Server, system: str, conc: int, per_user: int, max_t
 
 
 def measure(system: str, server: Server, args: argparse.Namespace) -> list[Row]:
-    levels = [1] if system == BARE and 1 in args.levels else [] if system == BARE else args.levels
+    levels = [c for c in args.levels if c == 1] if system == BARE else args.levels
     return [asyncio.run(run_level(server, system, c, max(args.requests_per_user, -(-16 // c)), args.max_tokens,
                                   args.burst)) for c in levels]
 

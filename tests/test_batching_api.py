@@ -33,8 +33,8 @@ END_OF_GENERATION = ("<|endoftext|>", "<|im_end|>", "<reponame>")
 
 
 def greedy_tokens(client, prompt: str) -> list:
-    """The first 16 greedy tokens with their two best alternatives (all 16: the answer cannot end
-    early, so where two answers part the one that stopped still shows its alternatives)."""
+    """The first 16 greedy tokens with their two best alternatives. Always 16, end of generation
+    being banned: two answers that part are compared where they part, not cut short there."""
     reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": prompt}],
                                            max_tokens=16, temperature=0, logprobs=True, top_logprobs=2,
                                            logit_bias={str(vocab_id(token)): -100 for token in END_OF_GENERATION})
