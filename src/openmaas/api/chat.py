@@ -80,13 +80,9 @@ async def chat_completions(body: ChatCompletionRequest, request: Request, caller
 
     async def events() -> AsyncIterator[list[dict]]:
         yield [chunk(index, DeltaMessage(role="assistant", content="")) for index in range(body.n)]
-        finished: set[int] = set()
         async for burst in generation.bursts():
-            out = [chunk(p.index, DeltaMessage(content=p.text), logprobs=p.logprobs) for p in burst]
-            for index in sorted(generation.finish_reasons.keys() - finished):
-                finished.add(index)
-                out.append(chunk(index, DeltaMessage(), generation.finish_reasons[index]))
-            yield out
+            yield ([chunk(p.index, DeltaMessage(content=p.text), logprobs=p.logprobs) for p in burst.pieces]
+                   + [chunk(index, DeltaMessage(), reason) for index, reason in sorted(burst.finished.items())])
         if body.include_usage:
             yield [ChatCompletionChunk(id=completion_id, model=body.model, choices=[],
                                        usage=usage_of(generation)).model_dump(exclude_none=True)]

@@ -64,16 +64,12 @@ async def completions(body: CompletionRequest, request: Request, caller: Caller 
     async def events() -> AsyncIterator[list[dict]]:
         if echo:
             yield [chunk(index, echo) for index in range(body.n)]
-        finished: set[int] = set()
         async for burst in generation.bursts():
             out = []
-            for piece in burst:
+            for piece in burst.pieces:
                 out.append(chunk(piece.index, piece.text, logprobs=piece.logprobs))
                 offsets[piece.index] += len(piece.text)
-            for index in sorted(generation.finish_reasons.keys() - finished):
-                finished.add(index)
-                out.append(chunk(index, "", generation.finish_reasons[index]))
-            yield out
+            yield out + [chunk(index, "", reason) for index, reason in sorted(burst.finished.items())]
         if body.include_usage:
             yield [CompletionChunk(id=completion_id, model=body.model, choices=[],
                                    usage=usage_of(generation)).model_dump(exclude_none=True)]

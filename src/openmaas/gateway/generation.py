@@ -34,6 +34,14 @@ class Piece:
 
 
 @dataclass
+class Burst:
+    """What one read from the worker brought: text pieces, and the choices it finished."""
+
+    pieces: list[Piece] = field(default_factory=list)
+    finished: dict[int, str] = field(default_factory=dict)  # choice index: finish reason
+
+
+@dataclass
 class Choice:
     text: str = ""
     finish_reason: str | None = None
@@ -83,12 +91,12 @@ class Generation:
         self.cached_tokens = start.cached_tokens
         self._metric("queue").observe(start.queue_ms / 1000)
 
-    async def bursts(self) -> AsyncIterator[list[Piece]]:
+    async def bursts(self) -> AsyncIterator[Burst]:
         """Text (and logprobs) of every choice as it comes, a read from the worker at a time,
-        until each choice is done; `finish_reasons` holds the choices a burst finished."""
+        until each choice is done (`finish_reasons` holds them all)."""
         ttft, itl = self._metric("ttft"), self._metric("itl")
         async for lines in self._stream.batches():
-            burst: list[Piece] = []
+            burst = Burst()
             for line in lines:
                 if line.kind == "delta":
                     now = time.perf_counter()
@@ -101,9 +109,9 @@ class Generation:
                         self._last_token_at = now
                     self.meter.completion_tokens += line.tokens
                     if line.text or line.logprobs:
-                        burst.append(Piece(line.index, line.text, line.logprobs))
+                        burst.pieces.append(Piece(line.index, line.text, line.logprobs))
                 elif line.kind == "done":
-                    self.finish_reasons[line.index] = line.finish_reason
+                    self.finish_reasons[line.index] = burst.finished[line.index] = line.finish_reason
                 elif line.kind == "error":
                     raise EngineError(line.message)
             if len(self.finish_reasons) == self.body.n:
@@ -118,7 +126,7 @@ class Generation:
         choices = [Choice() for _ in range(self.body.n)]
         try:
             async for burst in self.bursts():
-                for piece in burst:
+                for piece in burst.pieces:
                     choices[piece.index].text += piece.text
                     choices[piece.index].logprobs += piece.logprobs or []
         finally:
